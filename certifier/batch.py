@@ -1,0 +1,59 @@
+"""A batch: the leaves of many documents, their Merkle tree, and the receipts once anchored."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verifier.merkle import LeafValues, MerkleTree, leaf_hash
+from verifier.receipt import Anchor, Receipt
+
+
+@dataclass(frozen=True)
+class Batch:
+    kind: int
+    leaves: tuple[LeafValues, ...]
+    hashes: tuple[bytes, ...]
+    tree: MerkleTree
+
+    @property
+    def root(self) -> bytes:
+        return self.tree.root
+
+    @classmethod
+    def build(
+        cls,
+        digests: Sequence[bytes],
+        kind: int,
+        valid_from: int,
+        valid_until: int = 0,
+        salts: Sequence[bytes] | None = None,
+    ) -> Batch:
+        """Leaves for `digests`, in order (document i gets index i), each with a fresh 256-bit salt
+        unless `salts` are given (a batch rebuilt after a crash must keep its salts)."""
+        if not digests:
+            raise ValueError("a batch needs at least one document")
+        salts = salts or [secrets.token_bytes(32) for _ in digests]
+        leaves = tuple(
+            LeafValues(digest, salt, i, kind, valid_from, valid_until)
+            for i, (digest, salt) in enumerate(zip(digests, salts, strict=True))
+        )
+        hashes = tuple(leaf_hash(v) for v in leaves)
+        return cls(kind, leaves, hashes, MerkleTree.build(hashes))
+
+    def receipts(
+        self,
+        *,
+        chain_id: int,
+        registry: str,
+        transaction_hash: bytes,
+        block_number: int,
+        block_hash: bytes,
+        issuer_key: str,
+    ) -> list[Receipt]:
+        anchor = Anchor(self.root, transaction_hash, block_number, block_hash, issuer_key, len(self.leaves))
+        return [
+            Receipt(chain_id, registry, anchor, values, tuple(self.tree.proof(h)))
+            for values, h in zip(self.leaves, self.hashes, strict=True)
+        ]

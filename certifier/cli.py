@@ -1,0 +1,393 @@
+"""The ``sceau`` command line. Every command has --help; those a script would parse have --json.
+
+Errors print one line a person can act on (no traceback) and exit non-zero; `verify` keeps its own
+exit codes (0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from verifier.chain import Reason
+from verifier.cli import make_verify_command
+from verifier.errors import DocumentError, InvalidReceipt, SceauError
+from verifier.kinds import KINDS, kind_code, mask_names
+from verifier.receipt import Receipt
+
+from . import keystore
+
+
+class SceauGroup(click.Group):
+    """Turns any SceauError into `error: …` on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SceauError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+
+def _emit(as_json: bool, data: Any, text: str) -> None:
+    click.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+def _w3() -> Any:
+    from .deployment import connect
+    from .localchain import effective_rpc_url
+
+    return connect(effective_rpc_url())
+
+
+def _passphrase(confirm: bool = False) -> str:
+    value = os.environ.get("SCEAU_KEY_PASSPHRASE")
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise SceauError("set SCEAU_KEY_PASSPHRASE, or run in a terminal to be asked for the keystore passphrase")
+    result: str = click.prompt("Keystore passphrase", hide_input=True, confirmation_prompt=confirm)
+    return result
+
+
+def _parse_date(value: str | None, *, end_of_day: bool) -> int:
+    """ISO date (inclusive: a document valid until 2031-06-30 expires at the start of 2031-07-01 UTC)
+    or ISO date-time. Returns Unix seconds."""
+    if value is None:
+        return 0
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            return int((start + timedelta(days=1) if end_of_day else start).timestamp())
+        dt = datetime.fromisoformat(value)
+        return int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp())
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2031-06-30 or 2031-06-30T12:00:00Z") from None
+
+
+@click.group(cls=SceauGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sceau")
+def cli() -> None:
+    """Sceau: certify documents on an Ethereum-compatible chain and verify them from the chain alone."""
+
+
+# ---------------------------------------------------------------- chain
+
+
+@cli.group()
+def chain() -> None:
+    """Run the local development chain (anvil)."""
+
+
+@chain.command("up")
+@click.option("--port", default=8545, show_default=True, help="JSON-RPC port.")
+@click.option(
+    "--block-time", type=int, default=None, help="Mine a block every N seconds (default: on each transaction)."
+)
+@click.option("--json", "as_json", is_flag=True)
+def chain_up(port: int, block_time: int | None, as_json: bool) -> None:
+    """Start anvil in the background, its state kept under $SCEAU_HOME/chain. Idempotent."""
+    from .localchain import up
+
+    proc = up(port, block_time=block_time)
+    _emit(
+        as_json,
+        {"pid": proc.pid, "url": proc.url, "state": str(proc.state_file)},
+        f"local chain running at {proc.url} (pid {proc.pid}, state {proc.state_file})",
+    )
+
+
+@chain.command("down")
+def chain_down() -> None:
+    """Stop the local chain; its state is kept for the next `sceau chain up`."""
+    from .localchain import down
+
+    click.echo("local chain stopped, state kept" if down() else "the local chain was not running")
+
+
+@chain.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def chain_status(as_json: bool) -> None:
+    """Say whether the local chain runs, and where."""
+    from .localchain import running
+
+    proc = running()
+    _emit(
+        as_json,
+        {"running": proc is not None, "url": proc.url if proc else None},
+        f"running at {proc.url} (pid {proc.pid})" if proc else "not running",
+    )
+
+
+# ---------------------------------------------------------------- deploy
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def deploy(as_json: bool) -> None:
+    """Deploy the registry unless it is already deployed on this chain, and record where it is."""
+    from dataclasses import asdict
+
+    from .deployment import deploy as do_deploy
+
+    record, created = do_deploy(_w3())
+    _emit(
+        as_json,
+        {**asdict(record), "created": created},
+        f"{'deployed' if created else 'already deployed'}: registry {record.registry} on chain {record.chain_id}",
+    )
+
+
+# ---------------------------------------------------------------- issuers
+
+
+@cli.group()
+def issuer() -> None:
+    """Create, suspend and list issuers."""
+
+
+@issuer.command("create")
+@click.argument("name")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(KINDS)),
+    help="Document kind it may certify (repeatable).",
+)
+@click.option("--id", "identifier", default=None, help="Official identifier (UAI code, SIREN…).")
+@click.option("--no-accredit", is_flag=True, help="Fund the key but do not accredit it.")
+@click.option("--json", "as_json", is_flag=True)
+def issuer_create(name: str, kinds: tuple[str, ...], identifier: str | None, no_accredit: bool, as_json: bool) -> None:
+    """Create issuer NAME with a new key in an encrypted keystore.
+
+    On the local dev chain the root authority funds the key and accredits it."""
+    from .issuers import create_issuer
+
+    w3 = _w3()
+    record = create_issuer(w3, name, kinds, identifier, _passphrase(confirm=True), accredit=not no_accredit)
+    _emit(
+        as_json,
+        {
+            "name": record.name,
+            "address": record.address,
+            "issuerId": record.issuer_id,
+            "identifier": record.identifier,
+            "kinds": list(record.kinds),
+        },
+        f"issuer {record.name!r} key {record.address}"
+        + (f", accredited as issuer #{record.issuer_id}" if record.issuer_id else ", not accredited"),
+    )
+
+
+@issuer.command("suspend")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept on chain).")
+@click.option("--since", default=None, help="Back-date the suspension to this date-time (a compromise).")
+def issuer_suspend(name: str, reason: str, since: str | None) -> None:
+    """Suspend issuer NAME: anchors from then on stop counting."""
+    from .issuers import suspend_issuer
+
+    issuer_id = suspend_issuer(_w3(), name, reason, since=_parse_date(since, end_of_day=False) if since else None)
+    click.echo(f"issuer {name!r} (#{issuer_id}) suspended: {reason}")
+
+
+@issuer.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def issuer_list(as_json: bool) -> None:
+    """List the issuers whose keys are here, with their status on chain."""
+    from .issuers import list_issuers
+
+    rows = []
+    for record, info, balance in list_issuers(_w3()):
+        rows.append(
+            {
+                "name": record.name,
+                "identifier": record.identifier,
+                "address": record.address,
+                "issuerId": record.issuer_id,
+                "kinds": mask_names(info.kinds) if info else list(record.kinds),
+                "status": "not accredited" if info is None else ("suspended" if info.suspended else "accredited"),
+                "accreditor": info.accreditor_name if info else None,
+                "balanceWei": balance,
+            }
+        )
+    text = (
+        "\n".join(
+            f"{r['name']:30} {r['status']:15} {r['address']}  {', '.join(r['kinds'])}  {r['balanceWei'] / 1e18:.4f} ETH"
+            for r in rows
+        )
+        or "no issuers yet: create one with `sceau issuer create`"
+    )
+    _emit(as_json, rows, text)
+
+
+# ---------------------------------------------------------------- issue and revoke
+
+
+def _unlock(name: str) -> Any:
+    record = keystore.load(name)
+    if record.issuer_id is None:
+        click.echo(
+            f"warning: issuer {name!r} is not accredited on chain; the registry will refuse its anchors", err=True
+        )
+    return record, record.unlock(_passphrase())
+
+
+@cli.command()
+@click.option("--issuer", "issuer_name", required=True, help="Issuer name (see `sceau issuer list`).")
+@click.option(
+    "--kind", type=click.Choice(list(KINDS)), default=None, help="Document kind [default: the issuer's first]."
+)
+@click.option("--valid-from", default=None, help="Validity start, ISO date [default: now].")
+@click.option(
+    "--valid-until", default=None, help="Last day of validity, ISO date (inclusive) [default: never expires]."
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write receipts here.")
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def issue(
+    issuer_name: str,
+    kind: str | None,
+    valid_from: str | None,
+    valid_until: str | None,
+    out_dir: Path | None,
+    as_json: bool,
+    files: tuple[Path, ...],
+) -> None:
+    """Anchor FILES as one batch and write FILE.receipt.json beside each (or into --out)."""
+    from .deployment import current
+    from .issuing import fingerprint_all, issue_files
+
+    fingerprint_all(files)  # refuse bad files before asking for a passphrase or touching the chain
+    record, account = _unlock(issuer_name)
+    w3 = _w3()
+    deployment = current(w3)
+    start = _parse_date(valid_from, end_of_day=False) if valid_from else int(time.time())
+    until = _parse_date(valid_until, end_of_day=True)
+    if until and until <= start:
+        raise click.BadParameter("--valid-until must be after --valid-from")
+    with click.progressbar(
+        length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
+    ) as bar:
+        issued = issue_files(
+            w3,
+            deployment,
+            account,
+            files,
+            kind=kind_code(kind or record.kinds[0]),
+            valid_from=start,
+            valid_until=until,
+            out_dir=out_dir,
+            progress=bar.update,
+        )
+    tx = "0x" + issued.sent.transaction_hash.hex()
+    _emit(
+        as_json,
+        {
+            "root": "0x" + issued.batch.root.hex(),
+            "transactionHash": tx,
+            "blockNumber": issued.sent.block_number,
+            "gasUsed": issued.sent.gas_used,
+            "receipts": [str(p) for p, _ in issued.receipts],
+        },
+        f"anchored {len(files)} document(s) in block {issued.sent.block_number} (tx {tx}, {issued.sent.gas_used} gas)\n"
+        + "\n".join(f"  {p}" for p, _ in issued.receipts),
+    )
+
+
+def _receipt_for(arg: Path) -> Receipt:
+    from verifier.service import read_receipt_file
+
+    if (
+        arg.name.endswith(".receipt.json")
+        or arg.suffix == ".json"
+        and not arg.with_name(arg.name + ".receipt.json").exists()
+    ):
+        return read_receipt_file(arg)
+    if not arg.exists():
+        raise DocumentError(f"{arg}: no such file")
+    return read_receipt_file(arg.with_name(arg.name + ".receipt.json"))
+
+
+@cli.command()
+@click.option("--issuer", "issuer_name", required=True)
+@click.option("--reason", required=True, type=click.Choice([r.slug for r in Reason if r is not Reason.NONE]))
+@click.option(
+    "--replaced-by",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Receipt of the document replacing this one (clerical error, superseded).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("items", nargs=-1, required=True, type=click.Path(path_type=Path))
+def revoke(issuer_name: str, reason: str, replaced_by: Path | None, as_json: bool, items: tuple[Path, ...]) -> None:
+    """Revoke documents, given as files (with their receipts beside them) or receipts.
+
+    Documents of one batch are revoked in a single transaction."""
+    from .deployment import current
+    from .revoking import revoke as do_revoke
+
+    receipts = [_receipt_for(p) for p in items]
+    replacement = _receipt_for(replaced_by).leaf if replaced_by else None
+    if replacement and len(receipts) != 1:
+        raise InvalidReceipt("--replaced-by names the replacement of one document: give exactly one")
+    _, account = _unlock(issuer_name)
+    w3 = _w3()
+    deployment = current(w3)
+    for r in receipts:
+        if r.chain_id != deployment.chain_id or r.registry.lower() != deployment.registry.lower():
+            raise InvalidReceipt(f"a receipt is for chain {r.chain_id} registry {r.registry}, not this deployment")
+    done = do_revoke(w3, deployment, account, receipts, Reason.from_slug(reason), replacement)
+    rows = [
+        {
+            "root": "0x" + d.root.hex(),
+            "indices": list(d.indices),
+            "transactionHash": "0x" + d.sent.transaction_hash.hex(),
+            "gasUsed": d.sent.gas_used,
+        }
+        for d in done
+    ]
+    _emit(
+        as_json, rows, "\n".join(f"revoked {len(r['indices'])} document(s) in tx {r['transactionHash']}" for r in rows)
+    )
+
+
+def _default_rpc_url() -> str:
+    from .localchain import effective_rpc_url
+
+    return effective_rpc_url()
+
+
+cli.add_command(make_verify_command(_default_rpc_url), "verify")
+
+
+# ---------------------------------------------------------------- serve
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--debug", is_flag=True, help="Flask's development server, with reloading.")
+def serve(host: str, port: int, workers: int, debug: bool) -> None:
+    """Serve the HTTP API (verification, health) with gunicorn."""
+    from .app import create_app
+    from .localchain import effective_rpc_url
+    from .server import serve as run
+
+    app = create_app({"SCEAU_RPC_URL": effective_rpc_url()})
+    click.echo(f"serving on http://{host}:{port}", err=True)
+    run(app, host, port, workers=workers, debug=debug)
+
+
+def main() -> None:
+    cli()

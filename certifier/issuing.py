@@ -1,0 +1,102 @@
+"""Issuing: fingerprint files, anchor them as one batch, write one receipt per file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from verifier.errors import DocumentError
+from verifier.hashing import sha256_file
+from verifier.receipt import Receipt
+
+from .batch import Batch
+from .deployment import Deployment, registry_contract
+from .transactions import Sender, Sent
+
+
+@dataclass(frozen=True)
+class Issued:
+    receipts: list[tuple[Path, Receipt]]
+    sent: Sent
+    batch: Batch
+
+
+def receipt_path(document: Path, out_dir: Path | None) -> Path:
+    name = document.name + ".receipt.json"
+    return (out_dir / name) if out_dir else document.with_name(name)
+
+
+def fingerprint_all(paths: Sequence[Path], progress: Callable[[int], None] | None = None) -> list[bytes]:
+    """SHA-256 of every file, refusing the whole run if any one cannot be used."""
+    problems: list[str] = []
+    digests: list[bytes] = []
+    seen: dict[Path, int] = {}
+    for path in paths:
+        resolved = path.resolve()
+        if resolved in seen:
+            problems.append(f"{path}: given twice")
+            continue
+        seen[resolved] = 1
+        try:
+            digests.append(sha256_file(path))
+        except DocumentError as exc:
+            problems.append(str(exc))
+        if progress:
+            progress(1)
+    if problems:
+        raise DocumentError("nothing was issued:\n  " + "\n  ".join(problems))
+    return digests
+
+
+def anchor_batch(w3: Web3, deployment: Deployment, account: LocalAccount, batch: Batch) -> Sent:
+    contract = registry_contract(w3, deployment.registry)
+    call = contract.functions.anchor(batch.root, len(batch.leaves), batch.kind)
+    return Sender(w3, contract, account).send(call, f"anchoring a batch of {len(batch.leaves)} documents")
+
+
+def write_receipt(path: Path, receipt: Receipt) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(receipt.to_json())
+    os.replace(tmp, path)
+
+
+def issue_files(
+    w3: Web3,
+    deployment: Deployment,
+    account: LocalAccount,
+    paths: Sequence[Path],
+    *,
+    kind: int,
+    valid_from: int,
+    valid_until: int = 0,
+    out_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Issued:
+    if not paths:
+        raise DocumentError("no files to issue")
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise DocumentError(f"{out_dir}: --out must be a directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+    digests = fingerprint_all(paths, progress)
+    batch = Batch.build(digests, kind, valid_from, valid_until)
+    sent = anchor_batch(w3, deployment, account, batch)
+    receipts = batch.receipts(
+        chain_id=deployment.chain_id,
+        registry=deployment.registry,
+        transaction_hash=sent.transaction_hash,
+        block_number=sent.block_number,
+        block_hash=sent.block_hash,
+        issuer_key=account.address,
+    )
+    written = []
+    for path, receipt in zip(paths, receipts, strict=True):
+        target = receipt_path(path, out_dir)
+        write_receipt(target, receipt)
+        written.append((target, receipt))
+    return Issued(written, sent, batch)

@@ -1,0 +1,29 @@
+"""Production serving with gunicorn (the Flask dev server only with --debug)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def serve(app: Flask, host: str, port: int, workers: int = 2, debug: bool = False) -> None:
+    if debug:
+        app.run(host=host, port=port, debug=True)
+        return
+    _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60}).run()

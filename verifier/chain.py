@@ -1,0 +1,207 @@
+"""Read-only access to the registry on chain. The verifier's only window on the chain."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.exceptions import Web3Exception
+
+from .artifacts import registry_abi
+from .errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
+
+
+class Reason(enum.IntEnum):
+    """Revocation reasons, with the codes of the contract's ``Reason`` enum."""
+
+    NONE = 0
+    FRAUD = 1
+    CLERICAL_ERROR = 2
+    ANNULMENT = 3
+    KEY_COMPROMISE = 4
+    SUPERSEDED = 5
+
+    @property
+    def slug(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Reason:
+        try:
+            reason = cls[slug.upper().replace("-", "_")]
+        except KeyError:
+            reason = cls.NONE
+        if reason is cls.NONE:
+            names = ", ".join(r.slug for r in cls if r is not cls.NONE)
+            raise ValueError(f"unknown revocation reason {slug!r}; use one of: {names}")
+        return reason
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentStatus:
+    anchored: bool
+    anchored_at: int
+    key: str
+    issuer_id: int
+    document_count: int
+    kind: int
+    key_valid_at_anchoring: bool
+    issuer_active_at_anchoring: bool
+    kind_permitted: bool
+    revocation: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    start: int
+    until: int  # 0 while it lasts
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerInfo:
+    id: int
+    name: str
+    identifier: str
+    kinds: int
+    accreditor: str
+    accreditor_name: str
+    accredited_at: int
+    suspended: bool
+    suspensions: tuple[Suspension, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationEvent:
+    revoked_at: int
+    block_number: int
+    transaction_hash: str
+    replaced_by: bytes | None
+
+
+class ChainReader:
+    """Reads one registry through a JSON-RPC endpoint. Every chain failure becomes a ChainError."""
+
+    def __init__(self, rpc_url: str, registry: str, *, timeout: float = 10.0) -> None:
+        self.rpc_url = rpc_url
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+        self.registry = to_checksum_address(registry)
+        self.contract = self.w3.eth.contract(address=self.registry, abi=registry_abi())
+        self._chain_id: int | None = None
+
+    def _call(self, what: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except OSError as exc:
+            raise ChainUnreachable(
+                f"cannot reach the chain at {self.rpc_url} ({what}): {exc.__class__.__name__}"
+            ) from None
+        except (Web3Exception, ValueError) as exc:
+            raise ChainError(f"the chain at {self.rpc_url} failed on {what}: {exc}") from None
+
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self._call("eth_chainId", lambda: self.w3.eth.chain_id))
+        return self._chain_id
+
+    def require_chain(self, expected: int) -> None:
+        actual = self.chain_id()
+        if actual != expected:
+            raise WrongChain(f"the endpoint {self.rpc_url} serves chain {actual}, but chain {expected} is expected")
+
+    def require_registry(self) -> None:
+        code = self._call("eth_getCode", lambda: self.w3.eth.get_code(self.registry))
+        if not code:
+            raise NotDeployed(f"no Sceau registry at {self.registry} on chain {self.chain_id()}")
+
+    def check_document(self, root: bytes, index: int, leaf: bytes, proof: list[bytes]) -> tuple[bool, DocumentStatus]:
+        proof_valid, raw = self._call(
+            "checkDocument", lambda: self.contract.functions.checkDocument(root, index, leaf, proof).call()
+        )
+        return bool(proof_valid), _status(raw)
+
+    def document_status(self, root: bytes, index: int) -> DocumentStatus:
+        return _status(self._call("documentStatus", lambda: self.contract.functions.documentStatus(root, index).call()))
+
+    def issuer(self, issuer_id: int) -> IssuerInfo:
+        raw = self._call("issuer", lambda: self.contract.functions.issuer(issuer_id).call())
+        return IssuerInfo(
+            id=raw[0],
+            name=raw[1],
+            identifier=raw[2],
+            kinds=raw[3],
+            accreditor=raw[4],
+            accreditor_name=raw[5],
+            accredited_at=raw[6],
+            suspended=raw[7],
+            suspensions=tuple(Suspension(s[0], s[1], s[2]) for s in raw[8]),
+        )
+
+    def issuer_count(self) -> int:
+        return int(self._call("issuerCount", lambda: self.contract.functions.issuerCount().call()))
+
+    def key_record(self, key: str) -> tuple[int, int, int]:
+        raw = self._call("keyRecord", lambda: self.contract.functions.keyRecord(to_checksum_address(key)).call())
+        return int(raw[0]), int(raw[1]), int(raw[2])
+
+    def issuer_keys(self, issuer_id: int) -> list[str]:
+        return list(self._call("issuerKeys", lambda: self.contract.functions.issuerKeys(issuer_id).call()))
+
+    def revocation_event(self, root: bytes, index: int, from_block: int) -> RevocationEvent | None:
+        """When and how document `index` of `root` was revoked, from the registry's logs (None if the
+        node no longer serves them)."""
+        single = self._call(
+            "eth_getLogs",
+            lambda: self.contract.events.DocumentRevoked.get_logs(
+                argument_filters={"root": root}, from_block=from_block
+            ),
+        )
+        for log in single:
+            if log["args"]["index"] == index:
+                return self._event(log, log["args"]["replacedBy"])
+        many = self._call(
+            "eth_getLogs",
+            lambda: self.contract.events.DocumentsRevoked.get_logs(
+                argument_filters={"root": root}, from_block=from_block
+            ),
+        )
+        for log in many:
+            offset = log["args"]["offset"]
+            rel = index - offset
+            words = log["args"]["bitmap"]
+            if 0 <= rel < 256 * len(words) and words[rel >> 8] >> (rel & 255) & 1:
+                return self._event(log, None)
+        return None
+
+    def _event(self, log: Any, replaced_by: bytes | None) -> RevocationEvent:
+        block = self._call("eth_getBlockByNumber", lambda: self.w3.eth.get_block(log["blockNumber"]))
+        return RevocationEvent(
+            revoked_at=int(block["timestamp"]),
+            block_number=int(log["blockNumber"]),
+            transaction_hash="0x" + bytes(log["transactionHash"]).hex(),
+            replaced_by=None if not replaced_by or replaced_by == b"\0" * 32 else bytes(replaced_by),
+        )
+
+    def block_hash(self, number: int) -> bytes | None:
+        block = self._call("eth_getBlockByNumber", lambda: self.w3.eth.get_block(number))
+        return bytes(block["hash"]) if block else None
+
+
+def _status(raw: Any) -> DocumentStatus:
+    return DocumentStatus(
+        anchored=raw[0],
+        anchored_at=raw[1],
+        key=raw[2],
+        issuer_id=raw[3],
+        document_count=raw[4],
+        kind=raw[5],
+        key_valid_at_anchoring=raw[6],
+        issuer_active_at_anchoring=raw[7],
+        kind_permitted=raw[8],
+        revocation=Reason(raw[9]),
+    )
