@@ -19,6 +19,7 @@ from verifier.errors import ConfigurationError
 from .config import DEV_CHAIN_ID, home, project_root
 
 DEFAULT_PORT = 8545
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
 STATE_INTERVAL = 2  # seconds between state dumps while running; a clean stop dumps too
 
 
@@ -112,15 +113,21 @@ def up(port: int = DEFAULT_PORT, base: Path | None = None, block_time: int | Non
     ]
     if block_time:
         cmd += ["--block-time", str(block_time)]
-    log = (folder / "anvil.log").open("ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    with (folder / "anvil.log").open("ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+    _STARTED[proc.pid] = proc  # keep the handle so that `down` in this process can reap the child
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while not rpc_ready(url):
         if proc.poll() is not None:
+            _STARTED.pop(proc.pid, None)
             raise ConfigurationError(f"anvil exited with code {proc.returncode}; see {folder / 'anvil.log'}")
         if time.monotonic() > deadline:
             proc.kill()
+            proc.wait()
+            _STARTED.pop(proc.pid, None)
             raise ConfigurationError(f"anvil did not answer on {url} within 30 s; see {folder / 'anvil.log'}")
         time.sleep(0.05)
     (folder / "anvil.json").write_text(json.dumps({"pid": proc.pid, "port": port, "state": str(state)}))
@@ -133,15 +140,19 @@ def down(base: Path | None = None, timeout: float = 20) -> bool:
     if current is None:
         return False
     os.kill(current.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _alive(current.pid) and time.monotonic() < deadline:
+    child = _STARTED.pop(current.pid, None)
+    if child is not None:
         try:
-            os.waitpid(current.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        time.sleep(0.05)
-    if _alive(current.pid):
-        os.kill(current.pid, signal.SIGKILL)
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    else:
+        deadline = time.monotonic() + timeout
+        while _alive(current.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(current.pid):
+            os.kill(current.pid, signal.SIGKILL)
     (_chain_dir(base) / "anvil.json").unlink(missing_ok=True)
     return True
 

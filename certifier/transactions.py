@@ -7,7 +7,7 @@ from typing import Any
 
 from eth_abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3Exception
@@ -40,10 +40,16 @@ def explain_revert(data: str | bytes | None) -> str:
         return f"reverted with data 0x{raw.hex()}"
     name, types, names = entry
     values = abi_decode(types, raw[4:])
-    shown = ", ".join(
-        f"{n}={'0x' + v.hex() if isinstance(v, bytes) else v}" for n, v in zip(names, values, strict=True)
-    )
+    shown = ", ".join(f"{n}={_show(t, v)}" for n, t, v in zip(names, types, values, strict=True))
     return f"{name}({shown})"
+
+
+def _show(abi_type: str, value: Any) -> str:
+    if abi_type == "address":
+        return str(to_checksum_address(value))
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
 
 
 @dataclass(frozen=True)

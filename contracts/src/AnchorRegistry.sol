@@ -83,45 +83,29 @@ contract AnchorRegistry is IssuerRegistry, IAnchorRegistry {
      * @notice Revokes, for one `reason`, every document of batch `root` whose bit is set in
      * `bitmap`: bit i of word w stands for document `offset + 256 * w + i`.
      *
-     * Requirements: as for {revoke}; every document named exists and none is revoked yet.
+     * Requirements: as for {revoke}; `offset` is a multiple of 64; every document named exists
+     * and none is revoked yet (otherwise nothing is revoked).
      *
      * Emits a {DocumentsRevoked} event.
      */
     function revokeMany(bytes32 root, uint256 offset, uint256[] calldata bitmap, Reason reason) external {
         Anchor memory batch = _requireRevoker(root);
         _checkReason(reason);
-        mapping(uint256 => uint256) storage revocations = _revocations[root];
+        if (offset & 63 != 0) revert AnchorMisalignedOffset(offset);
         uint256 code = uint256(uint8(reason));
-        uint256 currentWord = type(uint256).max;
-        uint256 nibbles;
+        uint256 firstGroup = offset >> 6;
+        bool any;
         for (uint256 w = 0; w < bitmap.length; ++w) {
-            uint256 bits = bitmap[w];
-            uint256 base = offset + (w << 8);
-            while (bits != 0) {
-                // skip runs of clear bits a byte at a time
-                if (bits & 0xff == 0) {
-                    bits >>= 8;
-                    base += 8;
-                    continue;
-                }
-                if (bits & 1 == 1) {
-                    if (base >= batch.documentCount) revert AnchorIndexOutOfRange(root, base, batch.documentCount);
-                    uint256 wordIndex = base >> 6;
-                    if (wordIndex != currentWord) {
-                        if (currentWord != type(uint256).max) revocations[currentWord] = nibbles;
-                        currentWord = wordIndex;
-                        nibbles = revocations[wordIndex];
-                    }
-                    uint256 shift = (base & 63) << 2;
-                    if ((nibbles >> shift) & 0xf != 0) revert AnchorAlreadyRevoked(root, base);
-                    nibbles |= code << shift;
-                }
-                bits >>= 1;
-                ++base;
+            uint256 word = bitmap[w];
+            for (uint256 j = 0; j < 4 && word != 0; ++j) {
+                uint256 bits = word & 0xffffffffffffffff;
+                word >>= 64;
+                if (bits == 0) continue;
+                _revokeGroup(root, firstGroup + (w << 2) + j, bits, code, batch.documentCount);
+                any = true;
             }
         }
-        if (currentWord == type(uint256).max) revert AnchorEmptyBatch();
-        revocations[currentWord] = nibbles;
+        if (!any) revert AnchorEmptyBatch();
         emit DocumentsRevoked(root, offset, bitmap, reason, msg.sender);
     }
 
@@ -174,13 +158,46 @@ contract AnchorRegistry is IssuerRegistry, IAnchorRegistry {
         batch = _anchors[root];
         if (batch.anchoredAt == 0) revert AnchorUnknownRoot(root);
         uint32 issuerId = _issuerOfKey(batch.key);
-        // the usual case first: a current key of the batch's issuer, which is not suspended
-        if (
-            _issuerOfKey(msg.sender) == issuerId && _keyValidAt(msg.sender, uint40(block.timestamp))
-                && !_isSuspended(issuerId)
-        ) return batch;
+        // the usual case first: a key of the batch's issuer, valid now. A suspended issuer may still
+        // revoke (revoking only ever withdraws trust); a stolen key is cut off by its validity.
+        if (_issuerOfKey(msg.sender) == issuerId && _keyValidAt(msg.sender, uint40(block.timestamp))) return batch;
         if (_isIssuerManager(msg.sender, issuerId)) return batch;
         revert AnchorNotRevoker(msg.sender, root);
+    }
+
+    /// @dev Revokes the documents of storage word `group` (documents 64 group to 64 group + 63)
+    /// whose bits are set in the 64-bit `bits`.
+    function _revokeGroup(bytes32 root, uint256 group, uint256 bits, uint256 code, uint32 count) private {
+        uint256 start = group << 6;
+        if (start + 64 > count) {
+            uint256 allowed = start >= count ? 0 : (uint256(1) << (count - start)) - 1;
+            uint256 outside = bits & ~allowed;
+            if (outside != 0) revert AnchorIndexOutOfRange(root, start + _lowestBit(outside), count);
+        }
+        uint256 ones = _spreadToNibbles(bits);
+        uint256 existing = _revocations[root][group];
+        uint256 clash = existing & (ones * 0xf);
+        if (clash != 0) revert AnchorAlreadyRevoked(root, start + (_lowestBit(clash) >> 2));
+        _revocations[root][group] = existing | (ones * code);
+    }
+
+    /// @dev Moves bit i of a 64-bit value to bit 4i: one revocation flag per nibble.
+    function _spreadToNibbles(uint256 x) private pure returns (uint256) {
+        x = (x | (x << 96)) & 0x00ffffffff000000000000000000000000ffffffff;
+        x = (x | (x << 48)) & 0xffff000000000000ffff000000000000ffff000000000000ffff;
+        x = (x | (x << 24)) & 0xff000000ff000000ff000000ff000000ff000000ff000000ff000000ff;
+        x = (x | (x << 12)) & 0xf000f000f000f000f000f000f000f000f000f000f000f000f000f000f000f;
+        x = (x | (x << 6)) & 0x303030303030303030303030303030303030303030303030303030303030303;
+        x = (x | (x << 3)) & 0x1111111111111111111111111111111111111111111111111111111111111111;
+        return x;
+    }
+
+    /// @dev Index of the lowest set bit of a non-zero value (only on the way to a revert).
+    function _lowestBit(uint256 x) private pure returns (uint256 i) {
+        while (x & 1 == 0) {
+            x >>= 1;
+            ++i;
+        }
     }
 
     function _checkReason(Reason reason) private pure {

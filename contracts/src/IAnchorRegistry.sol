@@ -43,6 +43,8 @@ interface IAnchorRegistry {
     error AnchorAlreadyRevoked(bytes32 root, uint256 index);
     /// @dev `reason` is not a revocation reason.
     error AnchorInvalidReason(uint8 reason);
+    /// @dev A bulk revocation's `offset` must be a multiple of 64.
+    error AnchorMisalignedOffset(uint256 offset);
     /// @dev `account` may not revoke documents of batch `root`.
     error AnchorNotRevoker(address account, bytes32 root);
 

@@ -269,10 +269,6 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
         return _keys[key].issuerId;
     }
 
-    function _isSuspended(uint32 issuerId) internal view returns (bool) {
-        return _issuerStates[issuerId].suspended;
-    }
-
     function _kindPermitted(uint32 issuerId, uint8 kind) internal view returns (bool) {
         return kind != 0 && kind <= 31 && (_issuerStates[issuerId].kinds >> kind) & 1 == 1;
     }

@@ -1,0 +1,40 @@
+# Sceau: `make test` and `make run` set everything up from scratch (Python packages, npm tools,
+# the local chain); `make install` alone is idempotent.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: install test run lint bench clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+test: install lint
+	$(PY) -m pytest -q
+
+run: install
+	$(VENV)/bin/sceau chain up
+	$(VENV)/bin/sceau deploy
+	$(PY) scripts/demo_issuer.py
+	$(VENV)/bin/sceau serve --port $(PORT)
+
+bench: install
+	$(PY) scripts/bench_gas.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,104 @@
+"""Shared fixtures: one real anvil node for the session (started the way `sceau chain up` starts
+it), the registry deployed on it, and helpers to drive the `sceau` CLI as a user does."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from web3 import Web3
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSPHRASE = "correct horse battery staple"
+_names = itertools.count(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Chain:
+    url: str
+    home: Path
+    w3: Web3
+    deployment: Any
+
+    @property
+    def registry(self) -> Any:
+        from certifier.deployment import registry_contract
+
+        return registry_contract(self.w3, self.deployment.registry)
+
+
+@pytest.fixture(scope="session")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    from certifier import localchain
+    from certifier.deployment import connect, deploy
+
+    home = tmp_path_factory.mktemp("sceau-home")
+    saved = dict(os.environ)
+    os.environ.update(SCEAU_HOME=str(home), SCEAU_KEY_PASSPHRASE=PASSPHRASE, SCEAU_SCRYPT_N="2048")
+    proc = localchain.up(free_port(), base=home)
+    os.environ["SCEAU_RPC_URL"] = proc.url
+    try:
+        w3 = connect(proc.url)
+        deployment, _ = deploy(w3, home)
+        yield Chain(proc.url, home, w3, deployment)
+    finally:
+        localchain.down(home)
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix} {next(_names)}"
+
+
+@pytest.fixture
+def sceau(chain: Chain) -> Any:
+    """Run `sceau ARGS…` in-process, as the console script does; returns click's Result."""
+    from certifier.cli import cli
+
+    def run(*args: str | Path, input: str | None = None) -> Result:
+        return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def run_sceau(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed `sceau` console script in a child process, exactly as a user would."""
+    exe = Path(sys.executable).parent / "sceau"
+    return subprocess.run(
+        [str(exe), *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=120
+    )
+
+
+@pytest.fixture
+def issuer(chain: Chain, sceau: Any) -> str:
+    """A freshly created and accredited diploma issuer."""
+    name = unique("Université de Test")
+    result = sceau("issuer", "create", name, "--kind", "diploma", "--kind", "transcript", "--id", "0751717J")
+    assert result.exit_code == 0, result.output
+    return name
+
+
+def write_docs(folder: Path, count: int, prefix: str = "diploma") -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        p = folder / f"{prefix}-{i}.pdf"
+        p.write_bytes(f"%PDF-1.7 diploma {prefix} {i} {os.urandom(8).hex()}".encode())
+        paths.append(p)
+    return paths
