@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+export PORT
+export SCEAU_KEY_PASSPHRASE ?= demo-passphrase
 
 .PHONY: install test run lint bench clean
 

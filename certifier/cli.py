@@ -206,7 +206,7 @@ def issuer_list(as_json: bool) -> None:
     """List the issuers whose keys are here, with their status on chain."""
     from .issuers import list_issuers
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for record, info, balance in list_issuers(_w3()):
         rows.append(
             {
@@ -347,7 +347,7 @@ def revoke(issuer_name: str, reason: str, replaced_by: Path | None, as_json: boo
         if r.chain_id != deployment.chain_id or r.registry.lower() != deployment.registry.lower():
             raise InvalidReceipt(f"a receipt is for chain {r.chain_id} registry {r.registry}, not this deployment")
     done = do_revoke(w3, deployment, account, receipts, Reason.from_slug(reason), replacement)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "root": "0x" + d.root.hex(),
             "indices": list(d.indices),

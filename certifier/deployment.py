@@ -58,11 +58,10 @@ def connect(url: str | None = None) -> Web3:
 
 def root_account(chain_id: int) -> LocalAccount:
     """The root authority's key: ``SCEAU_ROOT_KEY``, or anvil's first dev account on the dev chain."""
-    key = os.environ.get("SCEAU_ROOT_KEY")
+    key = os.environ.get("SCEAU_ROOT_KEY") or (DEV_ROOT_KEY if chain_id == DEV_CHAIN_ID else None)
     if key:
-        return Account.from_key(key)
-    if chain_id == DEV_CHAIN_ID:
-        return Account.from_key(DEV_ROOT_KEY)
+        account: LocalAccount = Account.from_key(key)
+        return account
     raise ConfigurationError(
         f"chain {chain_id} is not the local dev chain: set SCEAU_ROOT_KEY to the root authority's key"
     )
@@ -73,7 +72,8 @@ def registry_contract(w3: Web3, address: str) -> Contract:
 
 
 def _deployed_here(w3: Web3, address: str) -> bool:
-    return bytes(w3.eth.get_code(Web3.to_checksum_address(address))).hex() == load_artifact()["deployedBytecode"][2:]
+    code = bytes(w3.eth.get_code(Web3.to_checksum_address(address))).hex()
+    return bool(code == load_artifact()["deployedBytecode"][2:])
 
 
 def current(w3: Web3, base: Path | None = None) -> Deployment:
@@ -103,7 +103,9 @@ def deploy(w3: Web3, base: Path | None = None, root_name: str = DEV_ROOT_NAME) -
     root = root_account(chain_id)
     artifact = load_artifact()
     factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    sent = Sender(w3, factory, root).send(factory.constructor(root.address, root_name), "deploying the registry")
+    sent = Sender(w3, registry_contract(w3, "0x" + "00" * 20), root).send(
+        factory.constructor(root.address, root_name), "deploying the registry"
+    )
     address = sent.receipt["contractAddress"]
     record = Deployment(
         chain_id=chain_id,

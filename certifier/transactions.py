@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_account.signers.local import LocalAccount
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils.abi import function_signature_to_4byte_selector
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3Exception
@@ -78,7 +79,9 @@ class Sender:
                 }
             )
         except ContractCustomError as exc:
-            raise TransactionFailed(f"{what} refused by the registry: {explain_revert(exc.data)}") from None
+            raise TransactionFailed(
+                f"{what} refused by the registry: {explain_revert(exc.data if isinstance(exc.data, str) else None)}"
+            ) from None
         except ContractLogicError as exc:
             raise TransactionFailed(f"{what} refused by the registry: {exc.message or exc}") from None
         except OSError as exc:

@@ -77,11 +77,18 @@ def sceau(chain: Chain) -> Any:
     return run
 
 
-def run_sceau(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_sceau(
+    *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `sceau` console script in a child process, exactly as a user would."""
     exe = Path(sys.executable).parent / "sceau"
     return subprocess.run(
-        [str(exe), *map(str, args)], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=120
+        [str(exe), *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
     )
 
 

@@ -107,7 +107,9 @@ def test_only_accredited_keys_anchor_each_root_once_and_only_permitted_kinds(reg
     stranger = actor(reg.w3, reg.c)
     root = random_root()
     assert stranger.reverts(reg.f.anchor(root, 1, DIPLOMA)) == f"RegistryUnknownKey(key={stranger.address})"
-    assert key.reverts(reg.f.anchor(root, 1, PERMIT)) == f"RegistryKindNotPermitted(issuerId={issuer_id}, kind={PERMIT})"
+    assert (
+        key.reverts(reg.f.anchor(root, 1, PERMIT)) == f"RegistryKindNotPermitted(issuerId={issuer_id}, kind={PERMIT})"
+    )
     assert key.reverts(reg.f.anchor(root, 0, DIPLOMA)) == "AnchorEmptyBatch()"
     assert key.reverts(reg.f.anchor(b"\0" * 32, 5, DIPLOMA)) == "AnchorEmptyBatch()"
     key.send(reg.f.anchor(root, 1, DIPLOMA))
@@ -170,7 +172,9 @@ def test_suspension_is_back_datable_and_reinstatement_reopens(reg: Registry) -> 
     assert acc.reverts(reg.f.suspendIssuer(issuer_id, future, "x")).startswith("RegistryInvalidPeriod")
     assert acc.reverts(reg.f.reinstateIssuer(issuer_id)) == f"RegistryIssuerNotSuspended(issuerId={issuer_id})"
     reg.root.send(reg.f.suspendIssuer(issuer_id, since, "server breach"))
-    assert acc.reverts(reg.f.suspendIssuer(issuer_id, since, "again")) == f"RegistryIssuerSuspended(issuerId={issuer_id})"
+    assert (
+        acc.reverts(reg.f.suspendIssuer(issuer_id, since, "again")) == f"RegistryIssuerSuspended(issuerId={issuer_id})"
+    )
     assert key.reverts(reg.f.anchor(random_root(), 1, DIPLOMA)) == f"RegistryIssuerSuspended(issuerId={issuer_id})"
     assert reg.reader.document_status(honest, 0).issuer_active_at_anchoring
     assert not reg.reader.document_status(forged, 0).issuer_active_at_anchoring

@@ -105,7 +105,9 @@ class Receipt:
         try:
             obj, end = decoder.raw_decode(stripped)
         except json.JSONDecodeError as exc:
-            if exc.pos >= len(stripped.rstrip()):
+            if _ends_inside_a_value(stripped) and (
+                exc.pos >= len(stripped.rstrip()) or exc.msg.startswith("Unterminated string")
+            ):
                 raise TruncatedReceipt(f"receipt JSON ends early: {exc.msg}") from None
             raise InvalidReceipt(f"receipt is not valid JSON: {exc.msg} at line {exc.lineno}") from None
         if stripped[end:].strip():
@@ -171,6 +173,26 @@ class Receipt:
             document=values,
             proof=tuple(_bytes32(p, f"proof[{i}]") for i, p in enumerate(proof)),
         )
+
+
+def _ends_inside_a_value(text: str) -> bool:
+    """Whether `text` stops inside a string, object or array: the mark of a cut-short document."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def _hex(b: bytes) -> str:

@@ -1,0 +1,92 @@
+"""The HTTP verification endpoint, through Flask's test client and through `sceau serve`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from certifier.app import create_app
+from tests.conftest import Chain, free_port, write_docs
+
+
+def post_verify(client: Any, doc: Path, receipt: Path | None) -> Any:
+    data: dict[str, Any] = {"file": (doc.open("rb"), doc.name)}
+    if receipt is not None:
+        data["receipt"] = (receipt.open("rb"), receipt.name)
+    return client.post("/api/v1/verify", data=data, content_type="multipart/form-data")
+
+
+def test_post_verify_answers_the_cli_verdict_json(chain: Chain, sceau: Any, issuer: str, tmp_path: Path) -> None:
+    docs = write_docs(tmp_path, 2)
+    assert sceau("issue", "--issuer", issuer, *docs).exit_code == 0
+    client = create_app({"TESTING": True, "SCEAU_RPC_URL": chain.url}).test_client()
+    receipt = docs[0].with_name(docs[0].name + ".receipt.json")
+    response = post_verify(client, docs[0], receipt)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["verdict"] == "valid" and body["issuer"]["name"] == issuer
+    assert [c["id"] for c in body["checks"]] == [
+        "integrity",
+        "merkle_proof",
+        "anchor",
+        "issuer",
+        "revocation",
+        "expiry",
+    ]
+    tampered = post_verify(client, docs[1], receipt).get_json()
+    assert tampered["verdict"] == "tampered"
+
+
+def test_post_verify_names_missing_fields(chain: Chain, tmp_path: Path) -> None:
+    client = create_app({"TESTING": True, "SCEAU_RPC_URL": chain.url}).test_client()
+    [doc] = write_docs(tmp_path, 1)
+    response = post_verify(client, doc, None)
+    assert response.status_code == 400 and "receipt" in response.get_json()["error"]
+    response = client.post("/api/v1/verify", data={}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "'file'" in response.get_json()["error"]
+
+
+def test_malformed_receipt_is_an_error_verdict(chain: Chain, tmp_path: Path) -> None:
+    client = create_app({"TESTING": True, "SCEAU_RPC_URL": chain.url}).test_client()
+    [doc] = write_docs(tmp_path, 1)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"mediaType": "application/vnd.sceau.receipt.v1+json"')
+    body = post_verify(client, doc, bad).get_json()
+    assert body["verdict"] == "error" and "ends early" in body["error"]
+
+
+def test_sceau_serve_runs_gunicorn_and_verifies(chain: Chain, sceau: Any, issuer: str, tmp_path: Path) -> None:
+    [doc] = write_docs(tmp_path, 1)
+    assert sceau("issue", "--issuer", issuer, doc).exit_code == 0
+    port = free_port()
+    exe = Path(sys.executable).parent / "sceau"
+    server = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(base + "/healthz", timeout=1).json() == {"status": "ok"}:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "sceau serve did not start"
+            time.sleep(0.1)
+        receipt = doc.with_name(doc.name + ".receipt.json")
+        with doc.open("rb") as f, receipt.open("rb") as r:
+            response = requests.post(base + "/api/v1/verify", files={"file": f, "receipt": r}, timeout=10)
+        assert response.json()["verdict"] == "valid"
+    finally:
+        server.terminate()
+        server.wait(10)
+        assert server.stderr is not None
+        stderr = server.stderr.read().decode()
+        server.stderr.close()
+    assert "Booting worker" in stderr  # gunicorn, not the Flask development server
