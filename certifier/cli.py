@@ -50,8 +50,6 @@ def _passphrase(confirm: bool = False) -> str:
     value = os.environ.get("SCEAU_KEY_PASSPHRASE")
     if value:
         return value
-    if not sys.stdin.isatty():
-        raise SceauError("set SCEAU_KEY_PASSPHRASE, or run in a terminal to be asked for the keystore passphrase")
     result: str = click.prompt("Keystore passphrase", hide_input=True, confirmation_prompt=confirm)
     return result
 

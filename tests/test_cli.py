@@ -225,3 +225,25 @@ def test_every_command_has_help(sceau: Any) -> None:
     ):
         result = sceau(*args)
         assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_passphrase_is_asked_when_not_in_the_environment(sceau: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.delenv("SCEAU_KEY_PASSPHRASE")
+    name = unique("IUT interactif")
+    result = sceau("issuer", "create", name, "--kind", "diploma", input="s3cret\ns3cret\n")
+    assert result.exit_code == 0, result.output
+    assert "Keystore passphrase" in result.output
+    [doc] = write_docs(tmp_path, 1)
+    result = sceau("issue", "--issuer", name, doc, input="s3cret\n")
+    assert result.exit_code == 0, result.output
+    result = sceau("issue", "--issuer", name, doc, input="wrong\n")
+    assert result.exit_code == 1 and "wrong passphrase" in result.output
+
+
+def test_a_long_run_shows_progress(sceau: Any, issuer: str, tmp_path: Path) -> None:
+    docs = write_docs(tmp_path, 250)
+    result = sceau("issue", "--issuer", issuer, *docs)
+    assert result.exit_code == 0
+    assert "fingerprinting" in result.stderr
+    code, _ = verify(sceau, docs[249])
+    assert code == 0
