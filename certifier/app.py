@@ -1,19 +1,51 @@
-"""The Flask application: the verifier endpoint now; the issuer API joins it in its own blueprints."""
+"""The Flask application factory: the verifier endpoint plus the issuer API.
+
+Configuration, later sources winning: built-in defaults, ``$SCEAU_HOME/instance/sceau.toml``
+(e.g. ``SCEAU_BATCH_SIZE = 500``), the environment (``SCEAU_…``), then `test_config`.
+"""
 
 from __future__ import annotations
 
 import os
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from verifier.web import bp as verify_bp
 
+from .config import home
+from .context import ServiceContext
+from .settings import Settings
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(SCEAU_RPC_URL=os.environ.get("SCEAU_RPC_URL"), MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    base = home()
+    app = Flask(__name__, instance_path=str(base / "instance"), instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(SCEAU_RPC_URL=None, SCEAU_DATABASE_URL=None, SCEAU_STORAGE=str(base / "documents"))
+    app.config.from_file("sceau.toml", load=tomllib.load, text=False, silent=True)
+    app.config.update({k: v for k, v in os.environ.items() if k.startswith("SCEAU_") and k != "SCEAU_KEY_PASSPHRASE"})
     if test_config:
         app.config.from_mapping(test_config)
+    settings = Settings.from_mapping(dict(app.config))
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = 1024 * 1024
+    if not app.config.get("SCEAU_RPC_URL"):
+        from .localchain import effective_rpc_url
+
+        app.config["SCEAU_RPC_URL"] = effective_rpc_url()
+    app.extensions["sceau"] = ServiceContext.create(
+        settings=settings,
+        db_url=app.config.get("SCEAU_DATABASE_URL"),
+        rpc_url=app.config["SCEAU_RPC_URL"],
+        storage=Path(app.config["SCEAU_STORAGE"]),
+    )
+    from .api import bp as api_bp
+    from .openapi import bp as openapi_bp
+
     app.register_blueprint(verify_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(openapi_bp)
     return app

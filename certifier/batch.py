@@ -39,8 +39,15 @@ class Batch:
             LeafValues(digest, salt, i, kind, valid_from, valid_until)
             for i, (digest, salt) in enumerate(zip(digests, salts, strict=True))
         )
+        return cls.from_leaves(kind, leaves)
+
+    @classmethod
+    def from_leaves(cls, kind: int, leaves: Sequence[LeafValues]) -> Batch:
+        """The batch of exactly these leaves (their indices must run from 0)."""
+        if [v.index for v in leaves] != list(range(len(leaves))):
+            raise ValueError("leaf indices must run 0, 1, 2… in order")
         hashes = tuple(leaf_hash(v) for v in leaves)
-        return cls(kind, leaves, hashes, MerkleTree.build(hashes))
+        return cls(kind, tuple(leaves), hashes, MerkleTree.build(hashes))
 
     def receipts(
         self,

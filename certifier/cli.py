@@ -22,6 +22,7 @@ from verifier.kinds import KINDS, kind_code, mask_names
 from verifier.receipt import Receipt
 
 from . import keystore
+from .config import home
 
 
 class SceauGroup(click.Group):
@@ -368,24 +369,206 @@ def _default_rpc_url() -> str:
 cli.add_command(make_verify_command(_default_rpc_url), "verify")
 
 
-# ---------------------------------------------------------------- serve
+# ---------------------------------------------------------------- the service
+
+
+def _context() -> Any:
+    from .context import ServiceContext
+    from .localchain import effective_rpc_url
+    from .settings import Settings
+
+    return ServiceContext.create(
+        settings=Settings.from_env(),
+        db_url=None,
+        rpc_url=effective_rpc_url(),
+        storage=Path(os.environ.get("SCEAU_STORAGE") or home() / "documents"),
+    )
+
+
+@cli.group()
+def token() -> None:
+    """API tokens for the issuer service."""
+
+
+@token.command("create")
+@click.option("--issuer", "issuer_name", required=True)
+@click.option("--scope", "scopes", default="issue,revoke,read", show_default=True, help="Comma-separated scopes.")
+@click.option("--label", default=None, help="What the token is for.")
+@click.option("--json", "as_json", is_flag=True)
+def token_create(issuer_name: str, scopes: str, label: str | None, as_json: bool) -> None:
+    """Create a token for ISSUER; the secret is printed once and stored only hashed."""
+    from .auth import create_token, parse_scopes
+
+    record = keystore.load(issuer_name)
+    ctx = _context()
+    with ctx.sessions() as s:
+        row, secret = create_token(s, record.name, parse_scopes(scopes), label)
+        s.commit()
+    _emit(
+        as_json,
+        {"id": row.id, "issuer": row.issuer, "scopes": row.scopes.split(","), "token": secret},
+        f"token {row.id} for {row.issuer} ({row.scopes}):\n{secret}",
+    )
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def token_list(as_json: bool) -> None:
+    """List tokens (never their secrets)."""
+    from sqlalchemy import select
+
+    from .db import Token
+
+    with _context().sessions() as s:
+        rows = [
+            {
+                "id": t.id,
+                "issuer": t.issuer,
+                "scopes": t.scopes.split(","),
+                "label": t.label,
+                "revoked": t.revoked_at is not None,
+            }
+            for t in s.scalars(select(Token).order_by(Token.created_at))
+        ]
+    _emit(
+        as_json,
+        rows,
+        "\n".join(
+            f"{r['id']}  {r['issuer']:30} {','.join(r['scopes']):20} {'revoked' if r['revoked'] else 'active'}"
+            for r in rows
+        )
+        or "no tokens",
+    )
+
+
+@token.command("revoke")
+@click.argument("token_id")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token: every request with it is refused from now on."""
+    from .auth import revoke_token
+
+    with _context().sessions() as s:
+        revoke_token(s, token_id)
+        s.commit()
+    click.echo(f"token {token_id} revoked")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Work until nothing is pending, then exit.")
+def worker(once: bool) -> None:
+    """Run the anchoring worker: batch pending documents, anchor them, confirm them."""
+    import logging
+    import signal
+    import threading
+
+    from .worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    ctx = _context()
+    w = Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings)
+    if once:
+        w.run_until_idle(timeout=3600)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(
+        f"worker {w.holder} running (batch of {ctx.settings.batch_size} or every {ctx.settings.batch_seconds:g} s, "
+        f"{w.confirmations} confirmation(s))",
+        err=True,
+    )
+    try:
+        w.run(stop)
+    finally:
+        w.release_all()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def status(as_json: bool) -> None:
+    """The queue, the batches in flight, each issuer's balance and the last error."""
+    from sqlalchemy import func, select
+
+    from .db import Batch, Document, Revocation
+
+    ctx = _context()
+    with ctx.sessions() as s:
+        queue = dict(
+            s.execute(
+                select(Document.issuer, func.count()).where(Document.status == "pending").group_by(Document.issuer)
+            ).all()
+        )
+        flying = list(s.scalars(select(Batch).where(Batch.status.in_(("built", "signed", "sent", "mined")))))
+        revs = list(s.scalars(select(Revocation).where(Revocation.status.in_(("built", "signed", "sent", "mined")))))
+        last = s.scalars(select(Batch).where(Batch.last_error.is_not(None)).order_by(Batch.created_at.desc())).first()
+    names = sorted(set(queue) | {b.issuer for b in flying} | {r.name for r in keystore.all_issuers()})
+    w3 = ctx.w3
+    issuers = []
+    for name in names:
+        try:
+            address = keystore.load(name).address
+            balance: int | None = int(w3.eth.get_balance(address))
+        except SceauError:
+            address, balance = None, None
+        issuers.append({"name": name, "address": address, "pending": queue.get(name, 0), "balanceWei": balance})
+    data: dict[str, Any] = {
+        "issuers": issuers,
+        "inFlight": [
+            {
+                "id": b.id,
+                "issuer": b.issuer,
+                "status": b.status,
+                "documents": b.document_count,
+                "transactionHash": b.tx_hash,
+                "error": b.last_error,
+            }
+            for b in flying
+        ],
+        "revocationsInFlight": len(revs),
+        "lastError": last.last_error if last else None,
+    }
+    lines = [
+        f"{i['name']:30} pending {i['pending']:>6}  balance "
+        + (f"{i['balanceWei'] / 1e18:.4f} ETH" if i["balanceWei"] is not None else "?")
+        for i in issuers
+    ]
+    lines += [
+        f"batch {b['id']} {b['status']:9} {b['documents']} docs {b['transactionHash'] or ''}" for b in data["inFlight"]
+    ]
+    lines.append(f"last error: {data['lastError'] or 'none'}")
+    _emit(as_json, data, "\n".join(lines))
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--no-worker", is_flag=True, help="Do not start the anchoring worker beside the server.")
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloading.")
-def serve(host: str, port: int, workers: int, debug: bool) -> None:
-    """Serve the HTTP API (verification, health) with gunicorn."""
+def serve(host: str, port: int, workers: int, no_worker: bool, debug: bool) -> None:
+    """Serve the HTTP API (issuer API, verification, health) with gunicorn, and run the anchoring
+    worker as a separate process beside it."""
+    import subprocess
+
     from .app import create_app
-    from .localchain import effective_rpc_url
     from .server import serve as run
 
-    app = create_app({"SCEAU_RPC_URL": effective_rpc_url()})
+    app = create_app()
+    child = None
+    if not no_worker:
+        child = subprocess.Popen([sys.executable, "-m", "certifier.cli", "worker"])
     click.echo(f"serving on http://{host}:{port}", err=True)
-    run(app, host, port, workers=workers, debug=debug)
+    try:
+        run(app, host, port, workers=workers, debug=debug)
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(30)
 
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

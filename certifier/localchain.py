@@ -87,7 +87,9 @@ def running(base: Path | None = None) -> ChainProcess | None:
     return None
 
 
-def up(port: int = DEFAULT_PORT, base: Path | None = None, block_time: int | None = None) -> ChainProcess:
+def up(
+    port: int = DEFAULT_PORT, base: Path | None = None, block_time: int | None = None, extra: tuple[str, ...] = ()
+) -> ChainProcess:
     """Start anvil unless it already runs; return the running node. Idempotent."""
     current = running(base)
     if current is not None:
@@ -113,6 +115,7 @@ def up(port: int = DEFAULT_PORT, base: Path | None = None, block_time: int | Non
     ]
     if block_time:
         cmd += ["--block-time", str(block_time)]
+    cmd += list(extra)  # e.g. --no-mining for fault tests
     with (folder / "anvil.log").open("ab") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True

@@ -109,3 +109,75 @@ def write_docs(folder: Path, count: int, prefix: str = "diploma") -> list[Path]:
         p.write_bytes(f"%PDF-1.7 diploma {prefix} {i} {os.urandom(8).hex()}".encode())
         paths.append(p)
     return paths
+
+
+# ---------------------------------------------------------------- the issuer service
+
+
+@pytest.fixture(scope="session")
+def db_url(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """SQLite by default; PostgreSQL when SCEAU_TEST_DATABASE_URL names a server (a fresh database
+    is created for the session and dropped after). The CLI under test uses it too."""
+    server = os.environ.get("SCEAU_TEST_DATABASE_URL")
+    if not server:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'sceau.sqlite'}"
+        os.environ["SCEAU_DATABASE_URL"] = url
+        yield url
+        return
+    import sqlalchemy as sa
+
+    name = f"sceau_test_{os.getpid()}_{os.urandom(3).hex()}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f"CREATE DATABASE {name}"))
+    try:
+        url = server.rsplit("/", 1)[0] + "/" + name
+        os.environ["SCEAU_DATABASE_URL"] = url
+        yield url
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@dataclass
+class Service:
+    app: Any
+    client: Any
+    ctx: Any
+
+    def worker(self, **overrides: Any) -> Any:
+        from dataclasses import replace
+
+        from certifier.worker import Worker
+
+        settings = replace(self.ctx.settings, **overrides)
+        return Worker(self.ctx.sessions, self.ctx.w3, self.ctx.deployment, settings)
+
+    def token(self, issuer: str, scopes: str = "issue,revoke,read") -> dict[str, str]:
+        from certifier.auth import create_token, parse_scopes
+
+        with self.ctx.sessions() as s:
+            _, secret = create_token(s, issuer, parse_scopes(scopes))
+            s.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def service(chain: Chain, db_url: str, tmp_path: Path) -> Iterator[Service]:
+    from certifier.app import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SCEAU_DATABASE_URL": db_url,
+            "SCEAU_RPC_URL": chain.url,
+            "SCEAU_STORAGE": str(tmp_path / "storage"),
+            "SCEAU_BATCH_SECONDS": "3600",
+            "SCEAU_REPLACE_AFTER": "600",
+            "SCEAU_MAX_UPLOAD_BYTES": str(4 * 1024 * 1024),
+        }
+    )
+    ctx = app.extensions["sceau"]
+    yield Service(app, app.test_client(), ctx)
+    ctx.dispose()

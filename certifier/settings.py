@@ -1,0 +1,54 @@
+"""The issuer service's settings: defaults, then the instance file, then the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .config import DEV_CHAIN_ID
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Anchor when this many documents wait. 1,000 documents make 52.6 gas each (one 52.6k-gas
+    #: anchor) with proofs of 10 hashes; larger batches save little more.
+    batch_size: int = 1000
+    #: ...or when the oldest waiting document has waited this long: a registrar gets a receipt
+    #: within minutes, and a quiet minute costs nothing (no documents, no batch).
+    batch_seconds: float = 60.0
+    #: Blocks on top of the anchor's before a receipt is handed out; None: 1 on the local dev
+    #: chain (it never reorganises by itself), 12 elsewhere.
+    confirmations: int | None = None
+    #: Seconds a transaction may wait unmined before it is replaced with a 25 % higher fee.
+    replace_after: float = 60.0
+    #: Largest request body accepted, in bytes (uploads above it get 413).
+    max_upload_bytes: int = 100 * 1024 * 1024
+    #: Seconds between worker passes.
+    poll_interval: float = 0.2
+    #: Seconds a worker's hold on an issuer's nonce lasts unless renewed.
+    lease_seconds: float = 15.0
+
+    def confirmations_for(self, chain_id: int) -> int:
+        if self.confirmations is not None:
+            return self.confirmations
+        return 1 if chain_id == DEV_CHAIN_ID else 12
+
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, Any]) -> Settings:
+        """Keys are the field names upper-cased and prefixed with SCEAU_ (SCEAU_BATCH_SIZE…)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = "SCEAU_" + f.name.upper()
+            if mapping.get(key) not in (None, ""):
+                raw = mapping[key]
+                kind = int if f.type in ("int", "int | None") else float
+                try:
+                    values[f.name] = kind(raw)
+                except ValueError:
+                    raise ValueError(f"{key}={raw!r} is not a number") from None
+        return cls(**values)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls.from_mapping(dict(os.environ))
