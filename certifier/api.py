@@ -422,12 +422,15 @@ def _revoke(doc_ids: list[str], body: dict[str, Any], allowed: set[str]) -> Resp
     if "reason" in body and reason is None and not problems.items:
         problems.add("reason", "must be a string")
     docs = []
+    missing = Problems()
     for i, doc_id in enumerate(doc_ids):
         doc = own_document(session, token, doc_id) if isinstance(doc_id, str) else None
         if doc is None:
-            problems.add(f"documents[{i}]", f"no document {doc_id}")
+            missing.add(f"documents[{i}]", f"no document {doc_id}")
         else:
             docs.append(doc)
+    if missing.items:  # another issuer's documents do not exist for this token
+        return error(404, "no such document(s)", missing.items)
     replaced_by = None
     if body.get("replacedBy") is not None:
         other = own_document(session, token, body["replacedBy"]) if isinstance(body["replacedBy"], str) else None
@@ -517,5 +520,59 @@ def sceau_error(exc: SceauError) -> ResponseReturnValue:
     return error(503, str(exc))
 
 
-def batch_roster(session: Session, issuer: str, docs: list[Document], actor: str) -> Batch:
-    return batch_documents(session, issuer, docs, actor)
+# ---------------------------------------------------------------- rosters
+
+
+@bp.post("/rosters")
+@scoped("issue")
+def post_roster() -> ResponseReturnValue:
+    """A CSV roster and a ZIP of PDFs: all rows validated, all problems reported, then one batch."""
+    from .rosters import parse_csv, read_archive
+
+    session: Session = g.session
+    token: Token = g.token
+    record = issuer_record(token)
+    problems = Problems()
+    if request.mimetype != "multipart/form-data":
+        return error(415, "send multipart/form-data with 'roster' (CSV) and 'archive' (ZIP)")
+    for key in sorted(set(request.form) - {"kind", "validUntil"}):
+        problems.add(key, "unknown field")
+    for key in sorted(set(request.files) - {"roster", "archive"}):
+        problems.add(key, "unknown file field")
+    roster, archive = request.files.get("roster"), request.files.get("archive")
+    if roster is None:
+        problems.add("roster", "required (the CSV)")
+    if archive is None:
+        problems.add("archive", "required (the ZIP of PDFs)")
+    kind = parse_kind(request.form.get("kind"), "kind", problems, record.kinds)
+    until = parse_date(request.form.get("validUntil"), "validUntil", problems, end_of_day=True)
+    rows = parse_csv(roster.stream.read(), problems) if roster is not None else []
+    files = read_archive(archive.stream, rows, ctx().storage, problems) if archive is not None and rows else []
+    if problems.items:
+        for f in files:
+            f.tmp.unlink(missing_ok=True)
+        raise Invalid(problems.items)
+    assert kind is not None
+    items = [
+        NewDocument(
+            f.sha256,
+            kind,
+            f.row.date,
+            f.row.valid_until or until or 0,
+            f.row.reference,
+            {"familyName": f.row.family_name, "givenNames": f.row.given_names, "degree": f.row.degree},
+            f.row.file,
+        )
+        for f in files
+    ]
+    try:
+        docs = submit(session, token.issuer, items, actor=f"token:{token.id}")
+        batch = batch_documents(session, token.issuer, docs, actor=f"token:{token.id}")
+        session.commit()
+    except BaseException:
+        for f in files:
+            f.tmp.unlink(missing_ok=True)
+        raise
+    for f in files:
+        commit_file(f.tmp, ctx().storage, f.sha256)
+    return jsonify({"batch": batch_json(batch), "documents": [document_json(session, d) for d in docs]}), 202

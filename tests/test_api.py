@@ -62,7 +62,7 @@ def test_upload_files_flush_and_get_verifiable_receipts(service: Service, chain:
     assert state["status"] == "anchoring" and state["reference"] == "E1" and state["filename"] == "diplome-0.pdf"
 
     service.worker().run_until_idle()
-    for (name, content), d in zip(files, docs, strict=True):
+    for (_name, content), d in zip(files, docs, strict=True):
         state = service.client.get(f"/api/v1/documents/{d['id']}", headers=auth).get_json()
         assert state["status"] == "confirmed" and state["batch"]["transactionHash"].startswith("0x")
         receipt = confirmed_receipt(service, auth, d["id"])
