@@ -26,8 +26,18 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# The suite runs twice: on SQLite (the embedded default), then on PostgreSQL when one answers.
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 test: install lint
+	@echo "== test suite on SQLite =="
 	$(PY) -m pytest -q
+	@if $(PY) scripts/pg_available.py "$(PG_URL)"; then \
+	  echo "== test suite on PostgreSQL ($(PG_URL)) =="; \
+	  SCEAU_TEST_DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q; \
+	else \
+	  echo "SKIPPED the PostgreSQL run: no PostgreSQL server answers at $(PG_URL) (the SQLite run passed)"; \
+	fi
 
 run: install
 	$(VENV)/bin/sceau chain up

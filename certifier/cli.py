@@ -454,8 +454,9 @@ def token_revoke(token_id: str) -> None:
 
 
 @cli.command()
-@click.option("--once", is_flag=True, help="Work until nothing is pending, then exit.")
-def worker(once: bool) -> None:
+@click.option("--once", is_flag=True, help="Work until nothing is in flight, then exit.")
+@click.option("--issuer", "only", multiple=True, help="Only these issuers (repeatable) [default: all].")
+def worker(once: bool, only: tuple[str, ...]) -> None:
     """Run the anchoring worker: batch pending documents, anchor them, confirm them."""
     import logging
     import signal
@@ -465,7 +466,7 @@ def worker(once: bool) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     ctx = _context()
-    w = Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings)
+    w = Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers=set(only) or None)
     if once:
         w.run_until_idle(timeout=3600)
         return

@@ -83,12 +83,19 @@ def running(base: Path | None = None) -> ChainProcess | None:
     proc = ChainProcess(info["pid"], info["port"], Path(info["state"]))
     if _alive(proc.pid):
         return proc
+    child = _STARTED.pop(proc.pid, None)
+    if child is not None:
+        child.wait()  # reap a node of ours that died
     pidfile.unlink()
     return None
 
 
 def up(
-    port: int = DEFAULT_PORT, base: Path | None = None, block_time: int | None = None, extra: tuple[str, ...] = ()
+    port: int = DEFAULT_PORT,
+    base: Path | None = None,
+    block_time: int | None = None,
+    extra: tuple[str, ...] = (),
+    state_interval: int = STATE_INTERVAL,
 ) -> ChainProcess:
     """Start anvil unless it already runs; return the running node. Idempotent."""
     current = running(base)
@@ -111,7 +118,7 @@ def up(
         "--state",
         str(state),
         "--state-interval",
-        str(STATE_INTERVAL),
+        str(state_interval),
     ]
     if block_time:
         cmd += ["--block-time", str(block_time)]

@@ -62,6 +62,7 @@ class Worker:
         deployment: Deployment,
         settings: Settings,
         accounts: Callable[[str], LocalAccount] = unlock_with_env,
+        issuers: set[str] | None = None,
     ) -> None:
         self.sessions = sessions
         self.w3 = w3
@@ -73,6 +74,7 @@ class Worker:
         self._accounts: dict[str, LocalAccount] = {}
         self.confirmations = settings.confirmations_for(deployment.chain_id)
         self.last_error: str | None = None
+        self.only = issuers  # None: every issuer with work
 
     # ------------------------------------------------------------ loop
 
@@ -96,10 +98,12 @@ class Worker:
 
     def _in_flight(self) -> bool:
         with self.sessions() as s:
-            return bool(
-                s.scalar(select(Batch.id).where(Batch.status.in_(IN_FLIGHT)).limit(1))
-                or s.scalar(select(Revocation.id).where(Revocation.status.in_(IN_FLIGHT)).limit(1))
-            )
+            batches = select(Batch.id).where(Batch.status.in_(IN_FLIGHT))
+            revocations = select(Revocation.id).where(Revocation.status.in_(IN_FLIGHT))
+            if self.only is not None:
+                batches = batches.where(Batch.issuer.in_(self.only))
+                revocations = revocations.where(Revocation.issuer.in_(self.only))
+            return bool(s.scalar(batches.limit(1)) or s.scalar(revocations.limit(1)))
 
     def tick(self) -> bool:
         did = False
@@ -122,7 +126,7 @@ class Worker:
             names = set(s.scalars(select(Document.issuer).where(Document.status == "pending").distinct()))
             names |= set(s.scalars(select(Batch.issuer).where(Batch.status.in_(IN_FLIGHT)).distinct()))
             names |= set(s.scalars(select(Revocation.issuer).where(Revocation.status.in_(IN_FLIGHT)).distinct()))
-        return sorted(names)
+        return sorted(names if self.only is None else names & self.only)
 
     # ------------------------------------------------------------ lease
 
@@ -313,11 +317,9 @@ class Worker:
                         self._cas(s, job, "signed", status="built", last_error="nonce taken; signing again")
                         s.commit()
                     return True
-            elif "underpriced" in message or "fee cap" in message or "less than block base fee" in message:
-                with self.sessions() as s:
-                    self._cas(s, job, "signed", status="sent", sent_at=0.0, last_error=str(exc)[:500])
-                    s.commit()
-                return True
+            elif "underpriced" in message or "fee" in message:
+                # the node wants a higher fee than we offered: sign again, same nonce, 25 % more
+                return self._sign(issuer, job, previous=(job.max_fee, job.priority_fee), nonce=job.nonce)
             else:
                 raise ChainError(f"broadcasting {job.tx_hash}: {exc}") from None
         with self.sessions() as s:
@@ -354,6 +356,9 @@ class Worker:
         if not pending:
             if self._done_on_chain(issuer, job):
                 return self._adopt_from_logs(issuer, job)
+            base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+            if (job.max_fee or 0) <= base:  # dropped for its fee: offer more
+                return self._sign(issuer, job, previous=(job.max_fee, job.priority_fee), nonce=job.nonce)
             with self.sessions() as s:  # vanished: broadcast the recorded bytes again
                 self._cas(s, job, "sent", status="signed", last_error="transaction vanished; re-broadcasting")
                 audit(s, issuer, "worker", "transaction.vanished", job.id, None, job.tx_hash)

@@ -1,0 +1,281 @@
+"""The anchoring worker under faults: SIGKILLed at every step, a reorganisation, a node restarted
+from its state file mid-batch, a transaction stuck under low fees, and confirmation depth. In every
+case each document ends confirmed exactly once: one batch, one anchor on chain."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from certifier.db import AuditEntry, Batch, Document, Transaction
+from certifier.faults import CHECKPOINTS
+from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique
+from verifier.receipt import Receipt
+from verifier.service import reader_for
+from verifier.verify import verify_document
+
+
+def submit(service: Service, auth: dict[str, str], n: int) -> tuple[list[str], list[bytes]]:
+    digests = [os.urandom(32) for _ in range(n)]
+    response = service.client.post(
+        "/api/v1/documents", json={"documents": [{"sha256": d.hex()} for d in digests]}, headers=auth
+    )
+    assert response.status_code == 202
+    return [d["id"] for d in response.get_json()["documents"]], digests
+
+
+def assert_exactly_once(
+    service: Service, chain_url: str, issuer: str, auth: dict[str, str], ids: list[str], digests: list[bytes]
+) -> Batch:
+    from certifier import keystore
+    from certifier.deployment import registry_contract
+
+    with service.ctx.sessions() as s:
+        docs = list(s.scalars(select(Document).where(Document.id.in_(ids))))
+        batches = list(s.scalars(select(Batch).where(Batch.issuer == issuer)))
+    assert {d.status for d in docs} == {"confirmed"}
+    assert len(batches) == 1 and batches[0].status == "confirmed" and {d.batch_id for d in docs} == {batches[0].id}
+    contract = registry_contract(service.ctx.w3, service.ctx.deployment.registry)
+    key = keystore.load(issuer).address
+    anchors = contract.events.RootAnchored.get_logs(argument_filters={"key": key}, from_block=0)
+    assert len(anchors) == 1, "the batch was anchored more than once"
+    for doc_id, digest in zip(ids, digests, strict=True):
+        receipt = Receipt.from_json(service.client.get(f"/api/v1/documents/{doc_id}/receipt", headers=auth).data)
+        assert verify_document(digest, receipt, reader_for(chain_url, receipt.registry)).outcome.value == "valid"
+    return batches[0]
+
+
+def run_worker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "certifier.cli", "worker", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_sigkill_at_each_step_then_restart_confirms_each_document_once(
+    service: Service, chain: Chain, sceau: Any, checkpoint: str
+) -> None:
+    issuer = unique("Université crash")
+    assert sceau("issuer", "create", issuer, "--kind", "diploma").exit_code == 0
+    auth = service.token(issuer)
+    ids, digests = submit(service, auth, 3)
+    env = {"SCEAU_BATCH_SECONDS": "0", "SCEAU_LEASE_SECONDS": "1", "SCEAU_POLL_INTERVAL": "0.05"}
+    killed = run_worker("--issuer", issuer, env={**env, "SCEAU_FAULT_KILL_AT": checkpoint})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    time.sleep(1.1)  # the dead worker's lease expires
+    resumed = run_worker("--issuer", issuer, "--once", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_exactly_once(service, chain.url, issuer, auth, ids, digests)
+
+
+def test_a_receipt_waits_for_the_configured_confirmations(service: Service, chain: Chain, issuer: str) -> None:
+    auth = service.token(issuer)
+    ids, digests = submit(service, auth, 2)
+    service.client.post("/api/v1/batches", headers=auth)
+    worker = service.worker(confirmations=3)
+    for _ in range(5):
+        worker.tick()
+    worker.release_all()
+    state = service.client.get(f"/api/v1/documents/{ids[0]}", headers=auth).get_json()
+    assert state["status"] == "anchored" and state["batch"]["status"] == "mined"
+    assert service.client.get(f"/api/v1/documents/{ids[0]}/receipt", headers=auth).status_code == 409
+    for _ in range(2):
+        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    worker.run_until_idle()
+    assert_exactly_once(service, chain.url, issuer, auth, ids, digests)
+
+
+def test_an_anchor_reorganised_away_is_sent_again(service: Service, chain: Chain, issuer: str) -> None:
+    auth = service.token(issuer)
+    ids, digests = submit(service, auth, 2)
+    service.client.post("/api/v1/batches", headers=auth)
+    worker = service.worker(confirmations=3)
+    for _ in range(5):
+        worker.tick()
+    with service.ctx.sessions() as s:
+        batch = s.scalars(select(Batch).where(Batch.issuer == issuer)).one()
+    assert batch.status == "mined" and batch.block_number == chain.w3.eth.block_number
+    reply = chain.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
+    assert "error" not in reply, reply
+    deadline = time.monotonic() + 30
+    while True:
+        worker.tick()
+        with service.ctx.sessions() as s:
+            current = s.get(Batch, batch.id)
+            assert current is not None
+        if current.status == "mined" and current.block_hash != batch.block_hash:
+            break
+        assert time.monotonic() < deadline, current.status
+        time.sleep(0.05)
+    for _ in range(2):
+        chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    worker.run_until_idle()
+    confirmed = assert_exactly_once(service, chain.url, issuer, auth, ids, digests)
+    assert confirmed.block_hash != batch.block_hash
+    with service.ctx.sessions() as s:
+        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.subject == batch.id)))
+    assert "transaction.reorganised" in actions
+
+
+# ---------------------------------------------------------------- a private node, restarted
+
+
+@dataclass
+class Private:
+    url: str
+    home: Path
+    issuer: str
+    service: Service
+    auth: dict[str, str]
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        reply = self.service.ctx.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        assert "error" not in reply, reply
+        return reply.get("result")
+
+
+@pytest.fixture
+def private(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Private]:
+    """A node of its own (its state written only on a clean stop), with the registry and an issuer."""
+    from certifier import localchain
+    from certifier.app import create_app
+    from certifier.deployment import connect, deploy
+    from certifier.issuers import create_issuer
+
+    home = tmp_path / "home"
+    port = free_port()
+    monkeypatch.setenv("SCEAU_HOME", str(home))
+    proc = localchain.up(port, base=home, state_interval=3600)
+    monkeypatch.setenv("SCEAU_RPC_URL", proc.url)
+    try:
+        deploy(connect(proc.url), home)
+        name = unique("Préfecture privée")
+        create_issuer(connect(proc.url), name, ("residence_permit",), None, PASSPHRASE, base=home)
+        localchain.down(home)  # a clean stop writes the state: registry and issuer survive restarts
+        localchain.up(port, base=home, state_interval=3600)
+        app = create_app(
+            {
+                "TESTING": True,
+                "SCEAU_DATABASE_URL": db_url,
+                "SCEAU_RPC_URL": proc.url,
+                "SCEAU_STORAGE": str(tmp_path / "storage"),
+                "SCEAU_BATCH_SECONDS": "3600",
+            }
+        )
+        service = Service(app, app.test_client(), app.extensions["sceau"])
+        yield Private(proc.url, home, name, service, service.token(name))
+        service.ctx.dispose()
+    finally:
+        localchain.down(home)
+
+
+def test_node_restarted_from_its_state_file_mid_batch_gets_the_anchor_again(private: Private) -> None:
+    from certifier import localchain
+
+    service = private.service
+    ids, digests = submit(service, private.auth, 3)
+    service.client.post("/api/v1/batches", headers=private.auth)
+    worker = service.worker(confirmations=2)
+    worker.only = {private.issuer}
+    for _ in range(5):
+        worker.tick()
+    with service.ctx.sessions() as s:
+        before = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
+    assert before.status == "mined"
+    node = localchain.running(private.home)
+    assert node is not None
+    os.kill(node.pid, signal.SIGKILL)  # power cut: the anchor's block was never written to the state file
+    time.sleep(0.5)
+    localchain.up(node.port, base=private.home, state_interval=3600)
+    assert service.ctx.w3.eth.block_number < (before.block_number or 0)
+    deadline = time.monotonic() + 30
+    while True:
+        worker.tick()
+        with service.ctx.sessions() as s:
+            now = s.get(Batch, before.id)
+            assert now is not None
+        if now.status == "mined":
+            break
+        assert time.monotonic() < deadline, now.status
+        time.sleep(0.05)
+    private.rpc("evm_mine")
+    worker.run_until_idle()
+    assert_exactly_once(service, private.url, private.issuer, private.auth, ids, digests)
+
+
+def test_a_transaction_left_pending_is_replaced_by_one_with_a_higher_fee(private: Private) -> None:
+    service = private.service
+    ids, digests = submit(service, private.auth, 2)
+    service.client.post("/api/v1/batches", headers=private.auth)
+    private.rpc("evm_setAutomine", False)  # nothing gets mined: the transaction waits in the pool
+    worker = service.worker(replace_after=0.3)
+    worker.only = {private.issuer}
+    worker.tick()
+    worker.tick()
+    with service.ctx.sessions() as s:
+        first = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
+    assert first.status == "sent"
+    time.sleep(0.4)
+    worker.tick()  # replaces: same nonce, 25 % more
+    worker.tick()  # broadcasts the replacement
+    pool = private.rpc("txpool_content")["pending"]
+    [(_, by_nonce)] = pool.items()
+    assert len(by_nonce) == 1  # the node kept only the better-paying one
+    private.rpc("evm_mine")
+    private.rpc("evm_setAutomine", True)
+    worker.run_until_idle()
+    final = assert_exactly_once(service, private.url, private.issuer, private.auth, ids, digests)
+    assert final.tx_hash != first.tx_hash and final.nonce == first.nonce
+    assert (final.max_fee or 0) > (first.max_fee or 0) * 5 // 4
+
+
+def test_a_transaction_dropped_for_low_fees_is_sent_again_with_a_higher_fee(private: Private) -> None:
+    service = private.service
+    ids, digests = submit(service, private.auth, 2)
+    service.client.post("/api/v1/batches", headers=private.auth)
+    private.rpc("evm_setAutomine", False)
+    worker = service.worker(replace_after=0.2)
+    worker.only = {private.issuer}
+    worker.tick()
+    worker.tick()
+    with service.ctx.sessions() as s:
+        batch = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
+    assert batch.status == "sent" and batch.max_fee
+    first_hash, first_fee = batch.tx_hash, batch.max_fee
+    deadline = time.monotonic() + 60
+    while True:
+        # blocks keep coming, but the base fee stays just above what the first transaction offers
+        private.rpc("anvil_setNextBlockBaseFeePerGas", hex(first_fee + 1))
+        private.rpc("evm_mine")
+        time.sleep(0.25)
+        worker.tick()
+        with service.ctx.sessions() as s:
+            batch = s.get(Batch, batch.id)  # type: ignore[assignment]
+            assert batch is not None
+        if batch.status in ("mined", "confirmed"):
+            break
+        assert time.monotonic() < deadline, (batch.status, batch.last_error)
+    private.rpc("evm_setAutomine", True)
+    worker.run_until_idle()
+    with service.ctx.sessions() as s:
+        txs = list(
+            s.scalars(select(Transaction).where(Transaction.batch_id == batch.id).order_by(Transaction.created_at))
+        )
+    assert len(txs) >= 2 and len({t.nonce for t in txs}) == 1
+    assert txs[-1].max_fee > first_fee * 5 // 4
+    final = assert_exactly_once(service, private.url, private.issuer, private.auth, ids, digests)
+    assert final.tx_hash != first_hash
