@@ -11,6 +11,8 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -372,17 +374,28 @@ cli.add_command(make_verify_command(_default_rpc_url), "verify")
 # ---------------------------------------------------------------- the service
 
 
-def _context() -> Any:
+@contextmanager
+def _context() -> Iterator[Any]:
+    """The service's database and chain, closed when the command ends."""
     from .context import ServiceContext
     from .localchain import effective_rpc_url
     from .settings import Settings
 
-    return ServiceContext.create(
+    ctx = ServiceContext.create(
         settings=Settings.from_env(),
         db_url=None,
         rpc_url=effective_rpc_url(),
         storage=Path(os.environ.get("SCEAU_STORAGE") or home() / "documents"),
     )
+    try:
+        yield ctx
+    finally:
+        ctx.dispose()
+
+
+def _service() -> Any:
+    """The service context for this command, closed by click when the command ends."""
+    return click.get_current_context().with_resource(_context())
 
 
 @cli.group()
@@ -400,7 +413,7 @@ def token_create(issuer_name: str, scopes: str, label: str | None, as_json: bool
     from .auth import create_token, parse_scopes
 
     record = keystore.load(issuer_name)
-    ctx = _context()
+    ctx = _service()
     with ctx.sessions() as s:
         row, secret = create_token(s, record.name, parse_scopes(scopes), label)
         s.commit()
@@ -419,7 +432,7 @@ def token_list(as_json: bool) -> None:
 
     from .db import Token
 
-    with _context().sessions() as s:
+    with _service().sessions() as s:
         rows = [
             {
                 "id": t.id,
@@ -447,7 +460,7 @@ def token_revoke(token_id: str) -> None:
     """Revoke a token: every request with it is refused from now on."""
     from .auth import revoke_token
 
-    with _context().sessions() as s:
+    with _service().sessions() as s:
         revoke_token(s, token_id)
         s.commit()
     click.echo(f"token {token_id} revoked")
@@ -465,7 +478,7 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
     from .worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    ctx = _context()
+    ctx = _service()
     w = Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers=set(only) or None)
     if once:
         w.run_until_idle(timeout=3600)
@@ -492,7 +505,7 @@ def status(as_json: bool) -> None:
 
     from .db import Batch, Document, Revocation
 
-    ctx = _context()
+    ctx = _service()
     with ctx.sessions() as s:
         queue = dict(
             s.execute(

@@ -74,7 +74,8 @@ def world(chain: Any, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "owner-revoke-only": service.token(a, "revoke"),
         "other-issuer": service.token(b),
     }
-    return service, tokens, {"doc": doc, "batch": batch}
+    yield service, tokens, {"doc": doc, "batch": batch}
+    service.ctx.dispose()
 
 
 def call(service: Service, method: str, path: str, headers: dict[str, str], body: Any, ids: dict[str, str]) -> Any:
