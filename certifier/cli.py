@@ -9,10 +9,10 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
