@@ -266,30 +266,31 @@ def issue(
 ) -> None:
     """Anchor FILES as one batch and write FILE.receipt.json beside each (or into --out)."""
     from .deployment import current
-    from .issuing import fingerprint_all, issue_files
+    from .issuing import check_files, fingerprint_all, issue_files
 
-    fingerprint_all(files)  # refuse bad files before asking for a passphrase or touching the chain
-    record, account = _unlock(issuer_name)
-    w3 = _w3()
-    deployment = current(w3)
+    check_files(files)  # refuse bad files before asking for a passphrase or touching the chain
     start = _parse_date(valid_from, end_of_day=False) if valid_from else int(time.time())
     until = _parse_date(valid_until, end_of_day=True)
     if until and until <= start:
         raise click.BadParameter("--valid-until must be after --valid-from")
+    record, account = _unlock(issuer_name)
+    w3 = _w3()
+    deployment = current(w3)
     with click.progressbar(
         length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
     ) as bar:
-        issued = issue_files(
-            w3,
-            deployment,
-            account,
-            files,
-            kind=kind_code(kind or record.kinds[0]),
-            valid_from=start,
-            valid_until=until,
-            out_dir=out_dir,
-            progress=bar.update,
-        )
+        digests = fingerprint_all(files, bar.update)
+    issued = issue_files(
+        w3,
+        deployment,
+        account,
+        files,
+        kind=kind_code(kind or record.kinds[0]),
+        valid_from=start,
+        valid_until=until,
+        out_dir=out_dir,
+        digests=digests,
+    )
     tx = "0x" + issued.sent.transaction_hash.hex()
     _emit(
         as_json,

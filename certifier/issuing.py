@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,25 +32,35 @@ def receipt_path(document: Path, out_dir: Path | None) -> Path:
     return (out_dir / name) if out_dir else document.with_name(name)
 
 
-def fingerprint_all(paths: Sequence[Path], progress: Callable[[int], None] | None = None) -> list[bytes]:
-    """SHA-256 of every file, refusing the whole run if any one cannot be used."""
+def check_files(paths: Sequence[Path]) -> None:
+    """Refuse the whole run, naming every bad file, before anything is read or sent."""
     problems: list[str] = []
-    digests: list[bytes] = []
-    seen: dict[Path, int] = {}
+    seen: set[Path] = set()
     for path in paths:
         resolved = path.resolve()
         if resolved in seen:
             problems.append(f"{path}: given twice")
-            continue
-        seen[resolved] = 1
-        try:
-            digests.append(sha256_file(path))
-        except DocumentError as exc:
-            problems.append(str(exc))
-        if progress:
-            progress(1)
+        seen.add(resolved)
+        if not path.exists():
+            problems.append(f"{path}: no such file")
+        elif path.is_dir():
+            problems.append(f"{path}: is a directory, not a document")
+        elif path.stat().st_size == 0:
+            problems.append(f"{path}: the file is empty")
     if problems:
         raise DocumentError("nothing was issued:\n  " + "\n  ".join(problems))
+
+
+def fingerprint_all(paths: Sequence[Path], progress: Callable[[int], None] | None = None) -> list[bytes]:
+    """SHA-256 of every file, on every core (hashlib releases the GIL), refusing the whole run if
+    any one cannot be used."""
+    check_files(paths)
+    digests: list[bytes] = []
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for digest in pool.map(sha256_file, paths, chunksize=64):
+            digests.append(digest)
+            if progress:
+                progress(1)
     return digests
 
 
@@ -76,6 +87,7 @@ def issue_files(
     valid_until: int = 0,
     out_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    digests: Sequence[bytes] | None = None,
 ) -> Issued:
     if not paths:
         raise DocumentError("no files to issue")
@@ -83,7 +95,7 @@ def issue_files(
         if out_dir.exists() and not out_dir.is_dir():
             raise DocumentError(f"{out_dir}: --out must be a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
-    digests = fingerprint_all(paths, progress)
+    digests = fingerprint_all(paths, progress) if digests is None else digests
     batch = Batch.build(digests, kind, valid_from, valid_until)
     sent = anchor_batch(w3, deployment, account, batch)
     receipts = batch.receipts(

@@ -9,9 +9,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from certifier import keystore  # noqa: E402
+from certifier.auth import create_token  # noqa: E402
+from certifier.config import home  # noqa: E402
+from certifier.context import ServiceContext  # noqa: E402
 from certifier.deployment import connect  # noqa: E402
 from certifier.issuers import create_issuer  # noqa: E402
 from certifier.localchain import effective_rpc_url  # noqa: E402
+from certifier.settings import Settings  # noqa: E402
 from verifier.errors import ConfigurationError  # noqa: E402
 
 NAME = "Université de Démonstration"
@@ -24,10 +28,20 @@ def main() -> None:
     except ConfigurationError:
         record = create_issuer(connect(effective_rpc_url()), NAME, ("diploma", "transcript"), "0000000D", passphrase)
     port = os.environ.get("PORT", "8000")
-    print(f"demo issuer: {record.name} (key {record.address}, issuer #{record.issuer_id})")
-    print(f"issue:  SCEAU_KEY_PASSPHRASE={passphrase} .venv/bin/sceau issue --issuer '{NAME}' FILE...")
-    print("verify: .venv/bin/sceau verify FILE")
-    print(f"service: http://127.0.0.1:{port}/healthz  (POST /api/v1/verify with file + receipt)")
+    url = f"http://127.0.0.1:{port}"
+    context = ServiceContext.create(
+        settings=Settings.from_env(), db_url=None, rpc_url=effective_rpc_url(), storage=home() / "documents"
+    )
+    with context.sessions() as s:
+        _, token = create_token(s, record.name, ["issue", "revoke", "read"], "make run demo")
+        s.commit()
+    context.dispose()
+    print(f"demo issuer:   {record.name} (key {record.address}, issuer #{record.issuer_id})")
+    print(f"service:       {url}   (OpenAPI: {url}/api/v1/openapi.json)")
+    print(f"demo token:    {token}")
+    print(f"submit:        curl -H 'Authorization: Bearer {token}' -F file=@diploma.pdf {url}/api/v1/documents")
+    print(f"issue (CLI):   SCEAU_KEY_PASSPHRASE={passphrase} .venv/bin/sceau issue --issuer '{NAME}' FILE...")
+    print("verify (CLI):  .venv/bin/sceau verify FILE")
 
 
 if __name__ == "__main__":
