@@ -78,17 +78,24 @@ def _make_batch(session: Session, issuer: str, kind: int, docs: Sequence[Documen
     batch = Batch(id=batch_id, issuer=issuer, kind=kind, root=root, document_count=len(docs), status="built")
     session.add(batch)
     session.flush()
-    for i, doc in enumerate(docs):
-        taken = rowcount(
+    ids = [d.id for d in docs]
+    taken = 0
+    for start in range(0, len(ids), 5000):  # one compare-and-set per slice of ids
+        chunk = ids[start : start + 5000]
+        taken += rowcount(
             session.execute(
                 update(Document)
-                .where(Document.id == doc.id, Document.status == "pending")
-                .values(status="anchoring", batch_id=batch_id, batch_index=i)
+                .where(Document.id.in_(chunk), Document.status == "pending")
+                .values(status="anchoring", batch_id=batch_id)
                 .execution_options(synchronize_session=False)
             )
         )
-        if taken != 1:
-            raise Conflict(f"document {doc.id} was batched by another process")
+    if taken != len(ids):
+        raise Conflict("some documents were batched by another process")
+    session.execute(
+        update(Document).execution_options(synchronize_session=False),
+        [{"id": d.id, "batch_index": i} for i, d in enumerate(docs)],
+    )
     audit(session, issuer, actor, "batch.recorded", batch_id, {"root": root, "documents": len(docs), "kind": kind})
     return batch
 

@@ -71,9 +71,25 @@ def anchor_batch(w3: Web3, deployment: Deployment, account: LocalAccount, batch:
 
 
 def write_receipt(path: Path, receipt: Receipt) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(receipt.to_json())
-    os.replace(tmp, path)
+    write_receipts([(path, receipt)])
+
+
+def write_receipts(items: Sequence[tuple[Path, Receipt]]) -> None:
+    """Write each receipt to a temporary name, then rename them all: a receipt is never seen
+    half-written. (Renaming only after every write is also much faster on ext4 than renaming
+    each file right after writing it.)"""
+    temps = []
+    try:
+        for path, receipt in items:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(receipt.to_json())
+            temps.append((tmp, path))
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def issue_files(
@@ -106,9 +122,6 @@ def issue_files(
         block_hash=sent.block_hash,
         issuer_key=account.address,
     )
-    written = []
-    for path, receipt in zip(paths, receipts, strict=True):
-        target = receipt_path(path, out_dir)
-        write_receipt(target, receipt)
-        written.append((target, receipt))
+    written = [(receipt_path(path, out_dir), receipt) for path, receipt in zip(paths, receipts, strict=True)]
+    write_receipts(written)
     return Issued(written, sent, batch)
