@@ -42,7 +42,7 @@ from .documents import (
     receipts_for_batch,
     submit,
 )
-from .uploads import EmptyUpload, commit_file, store_stream
+from .uploads import EmptyUpload, commit_file, fingerprint_stream, store_stream
 from .validation import Invalid, Problems, check_keys, parse_date, parse_kind, parse_sha256
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -319,11 +319,14 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
         for i, upload in enumerate(uploads):
             where = f"file[{i}] {upload.filename or ''}".strip()
             try:
-                digest, tmp = store_stream(upload.stream, ctx().storage)
+                if ctx().settings.keep_documents:
+                    digest, tmp = store_stream(upload.stream, ctx().storage)
+                    temps.append((tmp, digest))
+                else:
+                    digest = fingerprint_stream(upload.stream)
             except EmptyUpload as exc:
                 problems.add(where, str(exc))
                 continue
-            temps.append((tmp, digest))
             item = _new_document(
                 record,
                 problems,

@@ -24,6 +24,9 @@ class Settings:
     replace_after: float = 60.0
     #: Largest request body accepted, in bytes (uploads above it get 413).
     max_upload_bytes: int = 100 * 1024 * 1024
+    #: Keep a copy of every uploaded document under the storage folder (for certified copies);
+    #: 0: only fingerprint uploads as they stream by, and keep nothing.
+    keep_documents: int = 1
     #: Seconds between worker passes.
     poll_interval: float = 0.2
     #: Seconds a worker's hold on an issuer's nonce lasts unless renewed.

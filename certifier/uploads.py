@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 from typing import IO
 
-from verifier.hashing import CHUNK
+from verifier.hashing import CHUNK, sha256_stream
 
 
 class EmptyUpload(ValueError):
@@ -30,6 +30,14 @@ def store_stream(stream: IO[bytes], storage: Path) -> tuple[bytes, Path]:
         tmp.unlink()
         raise EmptyUpload("the file is empty")
     return digest.digest(), tmp
+
+
+def fingerprint_stream(stream: IO[bytes]) -> bytes:
+    """SHA-256 of an upload that is not kept, read in chunks."""
+    digest, size = sha256_stream(stream)
+    if size == 0:
+        raise EmptyUpload("the file is empty")
+    return digest
 
 
 def commit_file(tmp: Path, storage: Path, sha256: bytes) -> Path:

@@ -76,7 +76,7 @@ def children(pid: int) -> list[int]:
     return out
 
 
-def bench_cli(env: dict[str, str], docs: list[Path], out: Path) -> None:
+def bench_cli(env: dict[str, str], docs: list[Path], out: Path, label: str = "CLI ") -> None:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
     sceau("issue", "--issuer", "Bench University", "--out", str(out), "--json", *map(str, docs), env=env)
@@ -93,7 +93,8 @@ def bench_cli(env: dict[str, str], docs: list[Path], out: Path) -> None:
     )
 
 
-def bench_api(env: dict[str, str], docs: list[Path], port: int) -> None:
+def bench_api(env: dict[str, str], docs: list[Path], port: int, keep: bool = True) -> None:
+    env = {**env, "SCEAU_KEEP_DOCUMENTS": "1" if keep else "0"}
     server = subprocess.Popen(
         [SCEAU, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -188,8 +189,11 @@ def main() -> None:
                 docs = make_docs(Path(tmp) / f"docs-{n}", n)
                 if not args.skip_cli:
                     bench_cli(env, docs, Path(tmp) / f"receipts-{n}")
+                    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+                        bench_cli(env, docs, Path(shm), "CLI, receipts on tmpfs")
                 if not args.skip_api:
                     bench_api(env, docs, port)
+                    bench_api(env, docs, port, keep=False)
         finally:
             sceau("chain", "down", env=env)
 

@@ -270,3 +270,17 @@ def test_tokens_from_the_cli(service: Service, sceau: Any, issuer: str) -> None:
     assert sceau("token", "revoke", info["id"]).exit_code == 0
     response = service.client.get("/api/v1/batches", headers=auth)
     assert response.status_code == 401 and "revoked" in response.get_json()["error"]
+
+
+def test_uploads_can_be_fingerprinted_without_being_kept(chain: Chain, db_url: str, issuer: str, tmp_path: Any) -> None:
+    from certifier.app import create_app
+
+    app = create_app({"TESTING": True, "SCEAU_DATABASE_URL": db_url, "SCEAU_RPC_URL": chain.url,
+                      "SCEAU_STORAGE": str(tmp_path / "storage"), "SCEAU_KEEP_DOCUMENTS": "0"})
+    service = Service(app, app.test_client(), app.extensions["sceau"])
+    content = pdf(7)
+    response = upload(service, service.token(issuer), [("a.pdf", content)])
+    assert response.status_code == 202
+    assert response.get_json()["documents"][0]["sha256"] == hashlib.sha256(content).hexdigest()
+    assert [p for p in (tmp_path / "storage").rglob("*") if p.is_file()] == []
+    service.ctx.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from eth_hash.auto import keccak as _keccak
 
@@ -17,7 +17,7 @@ def keccak256(data: bytes) -> bytes:
     return _keccak(data)
 
 
-def sha256_stream(stream: BinaryIO) -> tuple[bytes, int]:
+def sha256_stream(stream: IO[bytes]) -> tuple[bytes, int]:
     """SHA-256 of everything left in `stream`, read in chunks, and the number of bytes read."""
     digest = hashlib.sha256()
     size = 0
