@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,18 +36,23 @@ def receipt_path(document: Path, out_dir: Path | None) -> Path:
 def check_files(paths: Sequence[Path]) -> None:
     """Refuse the whole run, naming every bad file, before anything is read or sent."""
     problems: list[str] = []
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     for path in paths:
-        resolved = path.resolve()
-        if resolved in seen:
-            problems.append(f"{path}: given twice")
-        seen.add(resolved)
-        if not path.exists():
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
             problems.append(f"{path}: no such file")
-        elif path.is_dir():
+            continue
+        except OSError as exc:
+            problems.append(f"{path}: cannot be read ({exc.strerror})")
+            continue
+        if stat.S_ISDIR(st.st_mode):
             problems.append(f"{path}: is a directory, not a document")
-        elif path.stat().st_size == 0:
+        elif st.st_size == 0:
             problems.append(f"{path}: the file is empty")
+        if (st.st_dev, st.st_ino) in seen:
+            problems.append(f"{path}: given twice")
+        seen.add((st.st_dev, st.st_ino))
     if problems:
         raise DocumentError("nothing was issued:\n  " + "\n  ".join(problems))
 

@@ -87,7 +87,7 @@ def bench_cli(env: dict[str, str], docs: list[Path], out: Path, label: str = "CL
     sceau("issue", "--issuer", "Bench University", "--out", str(out / "one"), "--json", str(docs[0]), env=env)
     fixed = time.perf_counter() - t1
     print(
-        f"  CLI  N={n:>6}: {n / elapsed:>8,.0f} docs/s end to end ({elapsed:.2f} s, all receipts written at once); "
+        f"  {label} N={n:>6}: {n / elapsed:>8,.0f} docs/s end to end ({elapsed:.2f} s, all receipts written at once); "
         f"{n / max(elapsed - fixed, 1e-9):>8,.0f} docs/s beyond the fixed {fixed:.2f} s of one run "
         f"(start-up, key unlock, one transaction); peak RSS {max(peak, before) / 1024:.0f} MiB"
     )
@@ -150,8 +150,9 @@ def bench_api(env: dict[str, str], docs: list[Path], port: int, keep: bool = Tru
         pids += [c for p in pids[1:] for c in children(p)]
         peak = sum(vm_hwm_kib(p) for p in set(pids))
         n = len(docs)
+        label = "API, uploads kept" if keep else "API, uploads not kept"
         print(
-            f"  API  N={n:>6}: {n / submitted:>8,.0f} docs/s accepted (202, committed, stored) in {submitted:.2f} s; "
+            f"  {label} N={n:>6}: {n / submitted:>8,.0f} docs/s accepted (202, committed) in {submitted:.2f} s; "
             f"{n / last:>8,.0f} docs/s to the last confirmed receipt ({last:.2f} s); "
             f"peak RSS of server + worker {peak / 1024:.0f} MiB"
         )

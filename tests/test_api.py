@@ -275,8 +275,15 @@ def test_tokens_from_the_cli(service: Service, sceau: Any, issuer: str) -> None:
 def test_uploads_can_be_fingerprinted_without_being_kept(chain: Chain, db_url: str, issuer: str, tmp_path: Any) -> None:
     from certifier.app import create_app
 
-    app = create_app({"TESTING": True, "SCEAU_DATABASE_URL": db_url, "SCEAU_RPC_URL": chain.url,
-                      "SCEAU_STORAGE": str(tmp_path / "storage"), "SCEAU_KEEP_DOCUMENTS": "0"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SCEAU_DATABASE_URL": db_url,
+            "SCEAU_RPC_URL": chain.url,
+            "SCEAU_STORAGE": str(tmp_path / "storage"),
+            "SCEAU_KEEP_DOCUMENTS": "0",
+        }
+    )
     service = Service(app, app.test_client(), app.extensions["sceau"])
     content = pdf(7)
     response = upload(service, service.token(issuer), [("a.pdf", content)])
