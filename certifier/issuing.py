@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import stat
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,12 +60,20 @@ def check_files(paths: Sequence[Path]) -> None:
 
 
 def fingerprint_all(paths: Sequence[Path], progress: Callable[[int], None] | None = None) -> list[bytes]:
-    """SHA-256 of every file, on every core (hashlib releases the GIL), refusing the whole run if
-    any one cannot be used."""
+    """SHA-256 of every file, refusing the whole run if any one cannot be used. Large runs hash
+    on every core, in processes: threads gain nothing here, the GIL being held between reads."""
     check_files(paths)
     digests: list[bytes] = []
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        for digest in pool.map(sha256_file, paths, chunksize=64):
+    if len(paths) < 256 or (os.cpu_count() or 1) == 1:
+        results: Iterator[bytes] = map(sha256_file, paths)
+        for digest in results:
+            digests.append(digest)
+            if progress:
+                progress(1)
+        return digests
+    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
+        for digest in pool.map(sha256_file, paths, chunksize=128):
             digests.append(digest)
             if progress:
                 progress(1)
