@@ -291,3 +291,22 @@ def test_uploads_can_be_fingerprinted_without_being_kept(chain: Chain, db_url: s
     assert response.get_json()["documents"][0]["sha256"] == hashlib.sha256(content).hexdigest()
     assert [p for p in (tmp_path / "storage").rglob("*") if p.is_file()] == []
     service.ctx.dispose()
+
+
+def test_status_shows_the_queue_batches_in_flight_balances_and_last_error(
+    service: Service, sceau: Any, issuer: str
+) -> None:
+    auth = service.token(issuer)
+    service.client.post(
+        "/api/v1/documents", json={"documents": [{"sha256": os.urandom(32).hex()} for _ in range(3)]}, headers=auth
+    )
+    data = json.loads(sceau("status", "--json").output)
+    mine = next(i for i in data["issuers"] if i["name"] == issuer)
+    assert mine["pending"] == 3 and mine["balanceWei"] > 0 and mine["address"].startswith("0x")
+    service.client.post("/api/v1/batches", headers=auth)
+    data = json.loads(sceau("status", "--json").output)
+    assert any(b["issuer"] == issuer and b["status"] == "built" and b["documents"] == 3 for b in data["inFlight"])
+    assert "lastError" in data
+    text = sceau("status").output
+    assert issuer in text and "last error:" in text
+    service.worker().run_until_idle()
