@@ -253,6 +253,14 @@ def _unlock(name: str) -> Any:
     "--valid-until", default=None, help="Last day of validity, ISO date (inclusive) [default: never expires]."
 )
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write receipts here.")
+@click.option("--certified-pdf", is_flag=True, help="Also write FILE.certified.pdf: receipt attached, seal stamped.")
+@click.option(
+    "--seal-position",
+    type=click.Choice(["bottom-right", "bottom-left", "top-right", "top-left"]),
+    default="bottom-right",
+    show_default=True,
+    help="Where the QR seal goes on page 1.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def issue(
@@ -261,6 +269,8 @@ def issue(
     valid_from: str | None,
     valid_until: str | None,
     out_dir: Path | None,
+    certified_pdf: bool,
+    seal_position: str,
     as_json: bool,
     files: tuple[Path, ...],
 ) -> None:
@@ -291,6 +301,22 @@ def issue(
         out_dir=out_dir,
         digests=digests,
     )
+    certified = []
+    if certified_pdf:
+        from verifier.pdf import is_pdf
+        from verifier.seal import make_seal
+
+        from .certified_pdf import certify
+
+        anchored_at = int(w3.eth.get_block(issued.sent.block_number)["timestamp"])
+        for path, (receipt_file, receipt) in zip(files, issued.receipts, strict=True):
+            data = path.read_bytes()
+            if not is_pdf(data):
+                continue
+            target = receipt_file.with_name(path.stem + ".certified.pdf")
+            seal = make_seal(receipt, {}, account.key, anchored_at).encode()
+            target.write_bytes(certify(data, receipt, seal, position=seal_position))
+            certified.append(str(target))
     tx = "0x" + issued.sent.transaction_hash.hex()
     _emit(
         as_json,
@@ -300,6 +326,7 @@ def issue(
             "blockNumber": issued.sent.block_number,
             "gasUsed": issued.sent.gas_used,
             "receipts": [str(p) for p, _ in issued.receipts],
+            "certifiedPdfs": certified,
         },
         f"anchored {len(files)} document(s) in block {issued.sent.block_number} (tx {tx}, {issued.sent.gas_used} gas)\n"
         + "\n".join(f"  {p}" for p, _ in issued.receipts),
@@ -361,6 +388,105 @@ def revoke(issuer_name: str, reason: str, replaced_by: Path | None, as_json: boo
     _emit(
         as_json, rows, "\n".join(f"revoked {len(r['indices'])} document(s) in tx {r['transactionHash']}" for r in rows)
     )
+
+
+@cli.command()
+@click.option("--issuer", "issuer_name", required=True)
+@click.option(
+    "--kind", type=click.Choice(list(KINDS)), default=None, help="Document kind [default: the issuer's first]."
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    required=True,
+    metavar="NAME=VALUE",
+    help="A displayed field (holder, number, birthDate…); repeatable.",
+)
+@click.option("--valid-from", default=None, help="Validity start, ISO date [default: now].")
+@click.option("--valid-until", default=None, help="Last day of validity, ISO date (inclusive).")
+@click.option("--out", "out_png", type=click.Path(path_type=Path), required=True, help="The QR code, as PNG.")
+@click.option("--json", "as_json", is_flag=True)
+def seal(
+    issuer_name: str,
+    kind: str | None,
+    fields: tuple[str, ...],
+    valid_from: str | None,
+    valid_until: str | None,
+    out_png: Path,
+    as_json: bool,
+) -> None:
+    """Seal a title printed on paper: anchor its displayed fields and write a signed QR code.
+
+    Offline, the QR verifies against a trust list; online, against the chain (revocation too)."""
+    import hashlib
+
+    import segno
+
+    from verifier.seal import canonical_fields, make_seal
+
+    from .deployment import current
+    from .issuing import anchor_batch, write_receipt
+
+    values: dict[str, str] = {}
+    for item in fields:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--field")
+        values[name.strip()] = value.strip()
+    start = _parse_date(valid_from, end_of_day=False) if valid_from else int(time.time())
+    until = _parse_date(valid_until, end_of_day=True)
+    if until and until <= start:
+        raise click.BadParameter("--valid-until must be after --valid-from")
+    record, account = _unlock(issuer_name)
+    w3 = _w3()
+    deployment = current(w3)
+    from .batch import Batch as MerkleBatch
+
+    digest = hashlib.sha256(canonical_fields(values)).digest()
+    batch = MerkleBatch.build([digest], kind_code(kind or record.kinds[0]), start, until)
+    sent = anchor_batch(w3, deployment, account, batch)
+    [receipt] = batch.receipts(
+        chain_id=deployment.chain_id,
+        registry=deployment.registry,
+        transaction_hash=sent.transaction_hash,
+        block_number=sent.block_number,
+        block_hash=sent.block_hash,
+        issuer_key=account.address,
+    )
+    anchored_at = int(w3.eth.get_block(sent.block_number)["timestamp"])
+    text = make_seal(receipt, values, account.key, anchored_at).encode()
+    segno.make(text, error="m", micro=False).save(str(out_png), scale=4, border=4)
+    write_receipt(out_png.with_name(out_png.name + ".receipt.json"), receipt)
+    _emit(
+        as_json,
+        {"seal": text, "image": str(out_png), "transactionHash": "0x" + sent.transaction_hash.hex()},
+        f"sealed in tx 0x{sent.transaction_hash.hex()}: {out_png}\n{text}",
+    )
+
+
+@cli.group()
+def trustlist() -> None:
+    """The trust list of accredited issuer keys, for offline checks of seals."""
+
+
+@trustlist.command("export")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="File [default: stdout].")
+def trustlist_export(out_path: Path | None) -> None:
+    """Export every issuer and key the registry accredits, with validity periods and suspensions."""
+    from verifier.chain import ChainReader
+    from verifier.trustlist import export
+
+    from .deployment import current
+    from .localchain import effective_rpc_url
+
+    deployment = current(_w3())
+    text = json.dumps(export(ChainReader(effective_rpc_url(), deployment.registry)), indent=2) + "\n"
+    if out_path is None:
+        click.echo(text, nl=False)
+    else:
+        out_path.write_text(text)
+        click.echo(f"trust list written to {out_path}", err=True)
 
 
 def _default_rpc_url() -> str:

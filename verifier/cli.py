@@ -40,20 +40,38 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
     """The `verify` command; the issuer's CLI passes a default endpoint that knows its local chain."""
 
     @click.command("verify")
-    @click.argument("file", type=click.Path(path_type=Path))
+    @click.argument("file", type=click.Path(path_type=Path), required=False)
     @click.option(
         "--receipt", "receipt_path", type=click.Path(path_type=Path), help="Receipt [default: FILE.receipt.json]."
     )
+    @click.option("--seal", "seal_text", default=None, help="A seal's text (SC1:…), as a QR scanner reads it.")
+    @click.option("--seal-image", type=click.Path(path_type=Path), default=None, help="A photo or scan of a seal.")
+    @click.option("--offline", is_flag=True, help="Check a seal without the chain, against --trust-list.")
+    @click.option("--trust-list", type=click.Path(path_type=Path), default=None, help="From `sceau trustlist export`.")
     @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
     @click.option("--rpc-url", "rpc_url_opt", default=None, help="JSON-RPC endpoint [default: $SCEAU_RPC_URL].")
-    def verify_command(file: Path, receipt_path: Path | None, as_json: bool, rpc_url_opt: str | None) -> None:
-        """Verify FILE against its receipt and the chain.
+    def verify_command(
+        file: Path | None,
+        receipt_path: Path | None,
+        seal_text: str | None,
+        seal_image: Path | None,
+        offline: bool,
+        trust_list: Path | None,
+        as_json: bool,
+        rpc_url_opt: str | None,
+    ) -> None:
+        """Verify FILE (with its receipt, or a certified PDF alone), or a seal, against the chain.
 
         Exit codes: 0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide."""
         from .service import verify_path
 
         try:
-            verdict = verify_path(file, receipt_path, rpc_url_opt or default_rpc_url())
+            if seal_text is not None or seal_image is not None:
+                verdict = _verify_seal(seal_text, seal_image, offline, trust_list, rpc_url_opt or default_rpc_url())
+            elif file is None:
+                raise SceauError("give a FILE to verify, or --seal / --seal-image")
+            else:
+                verdict = verify_path(file, receipt_path, rpc_url_opt or default_rpc_url())
         except SceauError as exc:
             if as_json:
                 click.echo(json.dumps({"verdict": "error", "error": str(exc), "checks": []}))
@@ -64,6 +82,29 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
         sys.exit(verdict.exit_code)
 
     return verify_command
+
+
+def _verify_seal(text: str | None, image: Path | None, offline: bool, trust_path: Path | None, url: str) -> Verdict:
+    from .qr import decode_qr_image
+    from .seal import Seal
+    from .service import reader_for
+    from .trustlist import TrustList
+    from .verify_seal import verify_seal
+
+    if image is not None:
+        text = decode_qr_image(image)
+    assert text is not None
+    seal = Seal.decode(text)
+    trust = None
+    if trust_path is not None:
+        if not trust_path.exists():
+            raise SceauError(f"{trust_path}: no such trust list")
+        trust = TrustList.from_json(trust_path.read_bytes())
+    if offline:
+        if trust is None:
+            raise SceauError("--offline needs --trust-list (export one with `sceau trustlist export`)")
+        return verify_seal(seal, trust=trust)
+    return verify_seal(seal, reader=reader_for(url, seal.registry))
 
 
 def main() -> None:

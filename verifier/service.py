@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from .chain import ChainReader
 from .errors import DocumentError, InvalidReceipt, SceauError
 from .hashing import sha256_bytes, sha256_file
+from .pdf import is_pdf, open_certified
 from .receipt import MAX_RECEIPT_BYTES, Receipt
-from .verdict import Verdict, error_verdict
+from .verdict import Check, Outcome, Verdict, error_verdict
 from .verify import verify_document
 
 _readers: dict[tuple[str, str], ChainReader] = {}
@@ -35,11 +38,46 @@ def read_receipt_file(path: Path) -> Receipt:
         raise type(exc)(f"{path}: {exc}") from None
 
 
-def verify_bytes(data: bytes, receipt_data: bytes, rpc_url: str) -> Verdict:
+MAX_PDF_BYTES = 256 * 1024 * 1024
+
+
+def verify_certified_pdf(data: bytes, rpc_url: str) -> Verdict | None:
+    """The verdict on a certified PDF (its embedded receipt, its original prefix, and what its
+    update adds), or None when `data` is not a certified PDF."""
+    try:
+        certified = open_certified(data)
+    except InvalidReceipt as exc:
+        return error_verdict(f"the PDF's embedded receipt is malformed: {exc}", sha256_bytes(data).hex())
+    if certified is None:
+        return None
+    if certified.original is None:
+        check = Check("integrity", False, "no part of this PDF is the certified original: it was altered")
+        return Verdict(Outcome.TAMPERED, (check,), hashlib.sha256(data).hexdigest())
+    verdict = verify_document(
+        sha256_bytes(certified.original), certified.receipt, reader_for(rpc_url, certified.receipt.registry)
+    )
+    problems = certified.problems
+    check = Check(
+        "certified_pdf",
+        not problems,
+        "the certified copy adds only the receipt and the seal to the original"
+        if not problems
+        else "; ".join(problems),
+    )
+    outcome = Outcome.TAMPERED if problems and verdict.outcome is not Outcome.ERROR else verdict.outcome
+    return replace(verdict, outcome=outcome, checks=(check, *verdict.checks))
+
+
+def verify_bytes(data: bytes, receipt_data: bytes | None, rpc_url: str) -> Verdict:
     try:
         digest = sha256_bytes(data)
     except DocumentError as exc:
         return error_verdict(str(exc))
+    if receipt_data is None:
+        certified = verify_certified_pdf(data, rpc_url)
+        if certified is not None:
+            return certified
+        return error_verdict("no receipt given, and the document is not a certified PDF", digest.hex())
     try:
         receipt = Receipt.from_json(receipt_data)
     except InvalidReceipt as exc:
@@ -52,7 +90,15 @@ def verify_path(path: Path, receipt_path: Path | None, rpc_url: str) -> Verdict:
 
     Raises DocumentError for a document that cannot be read; every other failure is a verdict."""
     digest = sha256_file(path)
-    receipt_path = receipt_path or path.with_name(path.name + ".receipt.json")
+    beside = path.with_name(path.name + ".receipt.json")
+    if receipt_path is None and not beside.exists() and path.stat().st_size <= MAX_PDF_BYTES:
+        with path.open("rb") as f:
+            head = f.read(1024)
+        if is_pdf(head):
+            certified = verify_certified_pdf(path.read_bytes(), rpc_url)
+            if certified is not None:
+                return certified
+    receipt_path = receipt_path or beside
     try:
         receipt = read_receipt_file(receipt_path)
     except SceauError as exc:

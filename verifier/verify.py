@@ -24,7 +24,9 @@ def _date(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def verify_document(digest: bytes, receipt: Receipt, reader: ChainReader, *, now: int | None = None) -> Verdict:
+def verify_document(
+    digest: bytes, receipt: Receipt, reader: ChainReader, *, now: int | None = None, from_seal: bool = False
+) -> Verdict:
     """Decide whether the document with SHA-256 `digest` is what `receipt` certifies, per the chain."""
     now = int(time.time()) if now is None else now
     sha = digest.hex()
@@ -79,8 +81,8 @@ def verify_document(digest: bytes, receipt: Receipt, reader: ChainReader, *, now
         "chainId": receipt.chain_id,
         "registry": reader.registry,
         "root": "0x" + receipt.anchor.root.hex(),
-        "transactionHash": "0x" + receipt.anchor.transaction_hash.hex(),
-        "blockNumber": receipt.anchor.block_number,
+        "transactionHash": None if from_seal else "0x" + receipt.anchor.transaction_hash.hex(),
+        "blockNumber": None if from_seal else receipt.anchor.block_number,
         "anchoredAt": status.anchored_at or None,
     }
     problems = []
@@ -89,10 +91,12 @@ def verify_document(digest: bytes, receipt: Receipt, reader: ChainReader, *, now
     else:
         if status.key.lower() != receipt.anchor.issuer_key.lower():
             problems.append(f"it was anchored by key {status.key}, not by the receipt's {receipt.anchor.issuer_key}")
-        if status.document_count != receipt.anchor.document_count:
+        if not from_seal and status.document_count != receipt.anchor.document_count:
             problems.append(f"the batch holds {status.document_count} documents, not {receipt.anchor.document_count}")
         if status.kind != doc.kind:
             problems.append(f"the batch is of kind {kind_name(status.kind)}, not {kind_name(doc.kind)}")
+        if from_seal and doc.index >= status.document_count:
+            problems.append(f"the batch holds {status.document_count} documents, none with index {doc.index}")
         if not proof_on_chain:
             problems.append("the registry's MerkleProof check rejects the proof")
     anchored_ok = not problems
@@ -100,8 +104,8 @@ def verify_document(digest: bytes, receipt: Receipt, reader: ChainReader, *, now
         Check(
             "anchor",
             anchored_ok,
-            f"anchored on chain {receipt.chain_id} on {_date(status.anchored_at)} in block "
-            f"{receipt.anchor.block_number}"
+            f"anchored on chain {receipt.chain_id} on {_date(status.anchored_at)}"
+            + ("" if from_seal else f" in block {receipt.anchor.block_number}")
             if anchored_ok
             else "; ".join(problems),
         )
