@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask
 
+from verifier.page import bp as page_bp
 from verifier.web import bp as verify_bp
 
 from .config import home
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .openapi import bp as openapi_bp
 
     app.register_blueprint(verify_bp)
+    app.register_blueprint(page_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
     return app

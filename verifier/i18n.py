@@ -1,0 +1,134 @@
+"""French and English for the verifier page. The browser's language decides unless the person
+chooses; every string a person reads lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("fr", "en")
+
+TEXT: dict[str, dict[str, str]] = {
+    "title": {"fr": "Vérifier un document", "en": "Verify a document"},
+    "intro": {
+        "fr": "Déposez un PDF certifié, ou un document avec son reçu, ou collez le contenu d'un QR code. "
+        "La vérification se fait sur la blockchain publique, sans passer par l'émetteur.",
+        "en": "Drop a certified PDF, or a document with its receipt, or paste the content of a QR code. "
+        "Verification reads the public blockchain, not the issuer's servers.",
+    },
+    "file": {"fr": "Document (PDF certifié ou tout fichier)", "en": "Document (certified PDF or any file)"},
+    "receipt": {
+        "fr": "Reçu (.receipt.json), si le document n'est pas un PDF certifié",
+        "en": "Receipt (.receipt.json), if the document is not a certified PDF",
+    },
+    "seal": {"fr": "Ou : contenu du QR code (commence par SC1:)", "en": "Or: QR code content (starts with SC1:)"},
+    "seal_image": {"fr": "Ou : photo du QR code", "en": "Or: photo of the QR code"},
+    "scan": {"fr": "Scanner avec la caméra", "en": "Scan with the camera"},
+    "submit": {"fr": "Vérifier", "en": "Verify"},
+    "again": {"fr": "Vérifier un autre document", "en": "Verify another document"},
+    "checks": {"fr": "Contrôles effectués", "en": "Checks made"},
+    "chain_of_trust": {"fr": "Chaîne d'accréditation", "en": "Accreditation chain"},
+    "root": {"fr": "Autorité racine du registre", "en": "Registry root authority"},
+    "accreditor": {"fr": "Accréditeur", "en": "Accreditor"},
+    "issuer": {"fr": "Émetteur", "en": "Issuer"},
+    "anchoring": {"fr": "Ancrage sur la blockchain", "en": "Anchoring on the blockchain"},
+    "chain": {"fr": "Chaîne", "en": "Chain"},
+    "transaction": {"fr": "Transaction", "en": "Transaction"},
+    "block": {"fr": "Bloc", "en": "Block"},
+    "anchored_at": {"fr": "Ancré le", "en": "Anchored on"},
+    "registry": {"fr": "Registre", "en": "Registry"},
+    "fields": {"fr": "Mentions scellées", "en": "Sealed fields"},
+    "ok": {"fr": "réussi", "en": "passed"},
+    "ko": {"fr": "échoué", "en": "failed"},
+    "na": {"fr": "non vérifié", "en": "not checked"},
+    "missing": {
+        "fr": "Déposez un document, ou collez le contenu d'un QR code.",
+        "en": "Drop a document, or paste the content of a QR code.",
+    },
+    "language": {"fr": "Langue", "en": "Language"},
+    "details": {"fr": "Détail technique", "en": "Technical detail"},
+}
+
+CHECKS: dict[str, dict[str, str]] = {
+    "certified_pdf": {"fr": "PDF certifié intact", "en": "Certified PDF intact"},
+    "integrity": {"fr": "Intégrité du document", "en": "Document integrity"},
+    "signature": {"fr": "Signature de l'émetteur", "en": "Issuer's signature"},
+    "merkle_proof": {"fr": "Preuve d'inclusion", "en": "Inclusion proof"},
+    "anchor": {"fr": "Ancrage sur la blockchain", "en": "Anchored on the blockchain"},
+    "issuer": {"fr": "Émetteur accrédité à la date d'ancrage", "en": "Issuer accredited when anchoring"},
+    "revocation": {"fr": "Non révoqué", "en": "Not revoked"},
+    "expiry": {"fr": "En cours de validité", "en": "Within its validity period"},
+}
+
+KIND_NOUNS: dict[str, dict[str, str]] = {
+    "diploma": {"fr": "Diplôme", "en": "Diploma"},
+    "residence_permit": {"fr": "Titre de séjour", "en": "Residence permit"},
+    "transcript": {"fr": "Relevé de notes", "en": "Transcript"},
+    "certificate": {"fr": "Attestation", "en": "Certificate"},
+    "identity_document": {"fr": "Pièce d'identité", "en": "Identity document"},
+}
+
+REASONS: dict[str, dict[str, str]] = {
+    "fraud": {"fr": "fraude", "en": "fraud"},
+    "clerical_error": {"fr": "erreur matérielle", "en": "clerical error"},
+    "annulment": {"fr": "annulation", "en": "annulment"},
+    "key_compromise": {"fr": "compromission de clé", "en": "key compromise"},
+    "superseded": {"fr": "remplacé", "en": "superseded"},
+}
+
+HEADLINES: dict[str, dict[str, str]] = {
+    "valid": {
+        "fr": "{noun} authentique, délivré par {issuer} le {date}",
+        "en": "Authentic {noun_lower}, issued by {issuer} on {date}",
+    },
+    "tampered": {"fr": "Document non authentique : il a été modifié", "en": "Not authentic: the document was altered"},
+    "unknown": {
+        "fr": "Document non authentique : inconnu de la blockchain",
+        "en": "Not authentic: the blockchain does not know this document",
+    },
+    "untrusted_issuer": {
+        "fr": "Document non authentique : l'émetteur n'était pas accrédité",
+        "en": "Not authentic: the issuer was not accredited",
+    },
+    "revoked": {"fr": "{noun} révoqué par {issuer} ({reason})", "en": "{noun} revoked by {issuer} ({reason})"},
+    "expired": {
+        "fr": "{noun} authentique mais expiré depuis le {until}",
+        "en": "Authentic {noun_lower}, but expired on {until}",
+    },
+    "error": {"fr": "Vérification impossible : {error}", "en": "Could not verify: {error}"},
+}
+
+
+def pick_language(requested: str | None, cookie: str | None, accept: Any) -> str:
+    for choice in (requested, cookie):
+        if choice in LANGS:
+            return str(choice)
+    best = accept.best_match(LANGS) if accept is not None else None
+    return best or "en"
+
+
+def t(key: str, lang: str) -> str:
+    return TEXT[key][lang]
+
+
+def headline(verdict: dict[str, Any], lang: str) -> str:
+    from datetime import UTC, datetime
+
+    def day(ts: int | None) -> str:
+        if not ts:
+            return "?"
+        d = datetime.fromtimestamp(ts, UTC)
+        return d.strftime("%d/%m/%Y") if lang == "fr" else d.strftime("%Y-%m-%d")
+
+    doc = verdict.get("document") or {}
+    noun = KIND_NOUNS.get(doc.get("kind", ""), {"fr": "Document", "en": "Document"})[lang]
+    issuer = (verdict.get("issuer") or {}).get("name", "?")
+    reason = (verdict.get("revocation") or {}).get("reason", "")
+    return HEADLINES[verdict["verdict"]][lang].format(
+        noun=noun,
+        noun_lower=noun.lower(),
+        issuer=issuer,
+        date=day(doc.get("validFrom")),
+        until=day(doc.get("validUntil")),
+        reason=REASONS.get(reason, {}).get(lang, reason),
+        error=verdict.get("error", ""),
+    )

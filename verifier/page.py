@@ -1,0 +1,89 @@
+"""The verifier's web page (GET /): French and English, works without JavaScript, nothing loaded
+from elsewhere. A PDF, a document with its receipt, or a seal (pasted, photographed or scanned)."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask.typing import ResponseReturnValue
+
+from . import i18n
+from .config import rpc_url
+from .errors import SceauError
+from .service import reader_for, verify_bytes
+from .verdict import error_verdict
+
+bp = Blueprint(
+    "page", __name__, template_folder="templates", static_folder="static", static_url_path="/static/verifier"
+)
+
+
+def _lang() -> str:
+    return i18n.pick_language(request.values.get("lang"), request.cookies.get("lang"), request.accept_languages)
+
+
+def _render(
+    lang: str, verdict: dict[str, Any] | None = None, problem: str | None = None, status: int = 200
+) -> Response:
+    anchored_at = None
+    if verdict and verdict.get("anchor") and verdict["anchor"].get("anchoredAt"):
+        anchored_at = datetime.fromtimestamp(verdict["anchor"]["anchoredAt"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+    html = render_template(
+        "verify_page.html",
+        lang=lang,
+        t=lambda key: i18n.t(key, lang),
+        verdict=verdict,
+        problem=problem,
+        headline=i18n.headline(verdict, lang) if verdict else None,
+        check_names=i18n.CHECKS,
+        anchored_at=anchored_at,
+    )
+    response = make_response(html, status)
+    response.headers["Content-Language"] = lang
+    response.headers["Content-Security-Policy"] = "default-src 'self'; img-src 'self' data:; media-src 'self' blob:"
+    if request.args.get("lang") in i18n.LANGS or request.form.get("lang") in i18n.LANGS:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return _render(_lang())
+
+
+@bp.post("/verify")
+def verify_form() -> ResponseReturnValue:
+    lang = _lang()
+    url = current_app.config.get("SCEAU_RPC_URL") or rpc_url()
+    upload, receipt = request.files.get("file"), request.files.get("receipt")
+    seal_text = (request.form.get("seal") or "").strip()
+    seal_image = request.files.get("seal_image")
+    try:
+        if seal_text or (seal_image is not None and seal_image.filename):
+            verdict = _verify_seal(seal_text, seal_image, url)
+        elif upload is not None and upload.filename:
+            receipt_data = receipt.read() if receipt is not None and receipt.filename else None
+            verdict = verify_bytes(upload.read(), receipt_data, url).to_dict()
+        else:
+            return _render(lang, problem=i18n.t("missing", lang), status=400)
+    except SceauError as exc:
+        verdict = error_verdict(str(exc)).to_dict()
+    return _render(lang, verdict)
+
+
+def _verify_seal(text: str, image: Any, url: str) -> dict[str, Any]:
+    from .qr import decode_qr_image
+    from .seal import Seal
+    from .verify_seal import verify_seal
+
+    if not text:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "seal"
+            image.save(path)
+            text = decode_qr_image(path)
+    seal = Seal.decode(text)
+    return verify_seal(seal, reader=reader_for(url, seal.registry)).to_dict()
