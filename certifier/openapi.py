@@ -392,6 +392,32 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/verify/bulk": {
+            "post": {
+                "summary": "Verify many documents at once (chain reads batched); one report",
+                "security": [],
+                "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "html"]}}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                    "receipt": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                    "archive": {"type": "string", "format": "binary"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json({"type": "object", "required": ["summary", "documents"]}, "One line per document"),
+                    "400": _json(_ref("Error"), "Nothing to verify, or a bad archive"),
+                },
+            }
+        },
         "/api/v1/openapi.json": {
             "get": {
                 "summary": "This document",

@@ -48,10 +48,27 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
     @click.option("--seal-image", type=click.Path(path_type=Path), default=None, help="A photo or scan of a seal.")
     @click.option("--offline", is_flag=True, help="Check a seal without the chain, against --trust-list.")
     @click.option("--trust-list", type=click.Path(path_type=Path), default=None, help="From `sceau trustlist export`.")
+    @click.option(
+        "--bulk",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Verify every document of a folder, a ZIP or a CSV (file,receipt) in one go.",
+    )
+    @click.option(
+        "--format",
+        "report_format",
+        type=click.Choice(["json", "csv", "html"]),
+        default=None,
+        help="Bulk report format [default: a line per document].",
+    )
+    @click.option("--report", type=click.Path(path_type=Path), default=None, help="Write the bulk report here.")
     @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
     @click.option("--rpc-url", "rpc_url_opt", default=None, help="JSON-RPC endpoint [default: $SCEAU_RPC_URL].")
     def verify_command(
         file: Path | None,
+        bulk: Path | None,
+        report_format: str | None,
+        report: Path | None,
         receipt_path: Path | None,
         seal_text: str | None,
         seal_image: Path | None,
@@ -65,6 +82,8 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
         Exit codes: 0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide."""
         from .service import verify_path
 
+        if bulk is not None:
+            _verify_bulk(bulk, report_format or ("json" if as_json else None), report, rpc_url_opt or default_rpc_url())
         try:
             if seal_text is not None or seal_image is not None:
                 verdict = _verify_seal(seal_text, seal_image, offline, trust_list, rpc_url_opt or default_rpc_url())
@@ -82,6 +101,35 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
         sys.exit(verdict.exit_code)
 
     return verify_command
+
+
+def _verify_bulk(source: Path, report_format: str | None, report: Path | None, url: str) -> None:
+    from . import bulk
+
+    try:
+        lines = bulk.verify_items(bulk.collect(source), url)
+    except SceauError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(4)
+    if report_format == "json":
+        text = json.dumps(bulk.report_json(lines), indent=2) + "\n"
+    elif report_format == "csv":
+        text = bulk.report_csv(lines)
+    elif report_format == "html":
+        text = bulk.report_html(lines)
+    else:
+        text = (
+            "\n".join(
+                f"{_MARKS[ln.verdict.outcome.value == 'valid']} {ln.verdict.outcome.value:16} {ln.name}" for ln in lines
+            )
+            + "\n"
+        )
+    if report is not None:
+        report.write_text(text)
+        click.echo(f"{len(lines)} documents verified; report written to {report}", err=True)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(bulk.exit_code(lines))
 
 
 def _verify_seal(text: str | None, image: Path | None, offline: bool, trust_path: Path | None, url: str) -> Verdict:

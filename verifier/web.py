@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify
 from flask import request as flask_request
 from flask.typing import ResponseReturnValue
 
@@ -27,6 +27,40 @@ def verify() -> ResponseReturnValue:
     if receipt is None and verdict.error and verdict.error.startswith("no receipt given"):
         return jsonify(verdict.to_dict()), 400  # the request itself is incomplete
     return jsonify(verdict.to_dict())
+
+
+@bp.post("/api/v1/verify/bulk")
+def verify_bulk() -> ResponseReturnValue:
+    """Multipart: documents as ``file`` (repeatable) with their receipts as ``receipt`` (repeatable,
+    named NAME.receipt.json), or one ZIP as ``archive``. ``?format=json|csv|html``."""
+    from . import bulk
+    from .errors import DocumentError
+
+    url = current_app.config.get("SCEAU_RPC_URL") or rpc_url()
+    fmt = flask_request.args.get("format", "json")
+    if fmt not in ("json", "csv", "html"):
+        return jsonify({"error": "format must be json, csv or html"}), 400
+    try:
+        archive = flask_request.files.get("archive")
+        if archive is not None:
+            items = bulk.items_from_zip(archive.read())
+        else:
+            entries = {f.filename or f"file-{i}": f.read() for i, f in enumerate(flask_request.files.getlist("file"))}
+            for r in flask_request.files.getlist("receipt"):
+                entries[r.filename or ""] = r.read()
+            if not entries:
+                return jsonify(
+                    {"error": "send documents as 'file' (with 'receipt' files) or one ZIP as 'archive'"}
+                ), 400
+            items = bulk._pair(entries)
+    except DocumentError as exc:
+        return jsonify({"error": str(exc)}), 400
+    lines = bulk.verify_items(items, url)
+    if fmt == "csv":
+        return Response(bulk.report_csv(lines), mimetype="text/csv")
+    if fmt == "html":
+        return Response(bulk.report_html(lines), mimetype="text/html")
+    return jsonify(bulk.report_json(lines))
 
 
 @bp.get("/healthz")
