@@ -7,9 +7,19 @@ PORT ?= 8000
 export PORT
 export SCEAU_KEY_PASSPHRASE ?= demo-passphrase
 
-.PHONY: install test run lint bench clean
+.PHONY: install test run lint bench clean chromium
 
-install: $(VENV)/.installed node_modules/.installed
+CHROMIUM := /usr/bin/chromium
+
+install: $(VENV)/.installed node_modules/.installed chromium
+
+# Debian's Chromium for the browser tests (Playwright drives it; it cannot download browsers here).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q chromium >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
+	elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
+	else echo "Debian's chromium is missing and cannot be installed without root: the browser tests will be skipped"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

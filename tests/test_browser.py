@@ -1,0 +1,135 @@
+"""The verifier page in a real browser (Debian's Chromium driven by Playwright): drop a certified
+PDF, drop a tampered one, switch the language, keyboard only. Screenshots of the key pages are
+saved under tests/artifacts/ and checked not to be blank."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageStat
+from werkzeug.serving import make_server
+
+from certifier.app import create_app
+from tests.conftest import Chain, free_port
+from tests.pdfs import diploma_pdf, shadow_update
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make install)")
+
+
+@pytest.fixture(scope="module")
+def server(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    app = create_app({"SCEAU_RPC_URL": chain.url, "SCEAU_STORAGE": str(tmp_path_factory.mktemp("s"))})
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    httpd.shutdown()
+    thread.join()
+    app.extensions["sceau"].dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="fr-FR", java_script_enabled=True)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def certified(sceau: Any, issuer: str, tmp_path: Path) -> Path:
+    original = tmp_path / "master.pdf"
+    original.write_bytes(diploma_pdf("Master Chimie - Jeanne Dupont"))
+    result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--valid-from", "2026-07-01", "--json", original)
+    return Path(json.loads(result.output)["certifiedPdfs"][0])
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    with Image.open(path) as img:
+        extrema = ImageStat.Stat(img.convert("L")).extrema[0]
+    assert extrema[1] - extrema[0] > 100, f"{path} looks blank"
+    return path
+
+
+def test_drop_a_certified_pdf_and_read_authentique(page: Any, server: str, certified: Path, issuer: str) -> None:
+    page.goto(server + "/")
+    assert page.locator("html").get_attribute("lang") == "fr"  # the browser's language
+    shot(page, "verifier-home-fr")
+    page.get_by_label("Document (PDF certifié ou tout fichier)").set_input_files(str(certified))
+    page.get_by_role("button", name="Vérifier").click()
+    headline = page.locator("#headline")
+    headline.wait_for()
+    assert "authentique" in headline.inner_text() and issuer in headline.inner_text()
+    assert page.locator(".check.ok").count() == 7 and page.locator(".check.ko").count() == 0
+    shot(page, "verifier-valid-fr")
+
+
+def test_drop_a_tampered_pdf_and_see_the_failure(page: Any, server: str, certified: Path, tmp_path: Path) -> None:
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(shadow_update(certified.read_bytes(), "Doctorat - Jeanne Dupont"))
+    page.goto(server + "/")
+    page.get_by_label("Document (PDF certifié ou tout fichier)").set_input_files(str(forged))
+    page.get_by_role("button", name="Vérifier").click()
+    assert "non authentique" in page.locator("#headline").inner_text()
+    assert page.locator('.check.ko[data-check="certified_pdf"]').count() == 1
+    shot(page, "verifier-tampered-fr")
+
+
+def test_switch_the_language_and_it_stays(page: Any, server: str) -> None:
+    page.goto(server + "/")
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "Verify a document"
+    page.goto(server + "/")
+    assert page.locator("html").get_attribute("lang") == "en"  # remembered
+    shot(page, "verifier-home-en")
+
+
+def test_the_form_works_with_javascript_disabled_and_by_keyboard(browser: Any, server: str, certified: Path) -> None:
+    context = browser.new_context(locale="en-GB", java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.get_by_label("Document (certified PDF or any file)").set_input_files(str(certified))
+    page.get_by_label("Document (certified PDF or any file)").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Verify"
+    page.keyboard.press("Enter")
+    page.locator("#headline").wait_for()
+    assert page.locator("#headline").inner_text().startswith("Authentic diploma, issued by")
+    context.close()
