@@ -14,8 +14,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import requests
-from eth_abi.abi import decode as abi_decode
-from web3 import Web3
 
 from .chain import ChainReader, DocumentStatus, IssuerInfo, Suspension, _status
 from .errors import ChainError, ChainUnreachable, DocumentError, InvalidReceipt, SceauError
@@ -71,47 +69,26 @@ class PrefetchedReader(ChainReader):
         self._issuers: dict[int, IssuerInfo] = {}
 
     def prefetch(self, receipts: Sequence[Receipt]) -> None:
-        fn = self.contract.get_function_by_name("checkDocument")
-        out_types = ["bool", "(" + ",".join(o["type"] for o in fn.abi["outputs"][1]["components"]) + ")"]
+        check, issuer = self.functions["checkDocument"], self.functions["issuer"]
         keys = list({(r.anchor.root, r.document.index, r.leaf, r.proof) for r in receipts})
         calls = [
             {
                 "method": "eth_call",
-                "params": [
-                    {
-                        "to": self.registry,
-                        "data": self.contract.encode_abi("checkDocument", args=[root, index, leaf, list(proof)]),
-                    },
-                    "latest",
-                ],
+                "params": [{"to": self.registry, "data": check.encode(root, index, leaf, list(proof))}, "latest"],
             }
             for root, index, leaf, proof in keys
         ]
         for (root, index, leaf, _), raw in zip(keys, _rpc_batch(self.rpc_url, calls), strict=True):
-            proof_valid, status = abi_decode(out_types, bytes.fromhex(raw[2:]))
-            self._status[(root, index, leaf)] = (bool(proof_valid), _status(list(status)))
+            proof_valid, status = check.decode(raw)
+            self._status[(root, index, leaf)] = (bool(proof_valid), _status(status))
         ids = sorted({s.issuer_id for _, s in self._status.values() if s.anchored})
-        issuer_fn = self.contract.get_function_by_name("issuer")
-        types = ["(" + ",".join(_abi_type(c) for c in issuer_fn.abi["outputs"][0]["components"]) + ")"]
         calls = [
-            {
-                "method": "eth_call",
-                "params": [{"to": self.registry, "data": self.contract.encode_abi("issuer", args=[i])}, "latest"],
-            }
-            for i in ids
+            {"method": "eth_call", "params": [{"to": self.registry, "data": issuer.encode(i)}, "latest"]} for i in ids
         ]
         for issuer_id, raw in zip(ids, _rpc_batch(self.rpc_url, calls), strict=True):
-            (v,) = abi_decode(types, bytes.fromhex(raw[2:]))
+            (v,) = issuer.decode(raw)
             self._issuers[issuer_id] = IssuerInfo(
-                v[0],
-                v[1],
-                v[2],
-                v[3],
-                Web3.to_checksum_address(v[4]),
-                v[5],
-                v[6],
-                v[7],
-                tuple(Suspension(s[0], s[1], s[2]) for s in v[8]),
+                v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], tuple(Suspension(s[0], s[1], s[2]) for s in v[8])
             )
 
     def check_document(self, root: bytes, index: int, leaf: bytes, proof: list[bytes]) -> tuple[bool, DocumentStatus]:
@@ -120,13 +97,6 @@ class PrefetchedReader(ChainReader):
 
     def issuer(self, issuer_id: int) -> IssuerInfo:
         return self._issuers.get(issuer_id) or super().issuer(issuer_id)
-
-
-def _abi_type(component: dict[str, Any]) -> str:
-    if component["type"].startswith("tuple"):
-        inner = "(" + ",".join(_abi_type(c) for c in component["components"]) + ")"
-        return inner + str(component["type"])[len("tuple") :]
-    return str(component["type"])
 
 
 def verify_items(items: Sequence[Item], rpc_url: str) -> list[Line]:

@@ -6,10 +6,12 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
+from .abi import registry_functions
 from .artifacts import registry_abi
 from .errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
 
@@ -89,10 +91,39 @@ class ChainReader:
 
     def __init__(self, rpc_url: str, registry: str, *, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
+        self.timeout = timeout
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
         self.registry = to_checksum_address(registry)
         self.contract = self.w3.eth.contract(address=self.registry, abi=registry_abi())
+        self.functions = registry_functions()
+        self._session = requests.Session()
         self._chain_id: int | None = None
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        """One JSON-RPC request on a kept-alive connection."""
+        try:
+            reply = self._session.post(
+                self.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=self.timeout
+            ).json()
+        except requests.RequestException as exc:
+            raise ChainUnreachable(
+                f"cannot reach the chain at {self.rpc_url} ({method}): {exc.__class__.__name__}"
+            ) from None
+        except ValueError:
+            raise ChainError(f"the chain at {self.rpc_url} answered {method} with something other than JSON") from None
+        if "error" in reply:
+            raise ChainError(f"the chain at {self.rpc_url} failed on {method}: {reply['error']}")
+        return reply.get("result")
+
+    def eth_call(self, name: str, *args: Any) -> tuple[Any, ...]:
+        fn = self.functions[name]
+        data = self.rpc("eth_call", [{"to": self.registry, "data": fn.encode(*args)}, "latest"])
+        if not data or data == "0x":
+            raise NotDeployed(f"no Sceau registry answers at {self.registry} on {self.rpc_url}")
+        try:
+            return fn.decode(data)
+        except Exception as exc:  # eth-abi raises several decoding errors
+            raise ChainError(f"the registry's answer to {name} cannot be decoded ({exc.__class__.__name__})") from None
 
     def _call(self, what: str, fn: Any) -> Any:
         try:
@@ -106,7 +137,7 @@ class ChainReader:
 
     def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = int(self._call("eth_chainId", lambda: self.w3.eth.chain_id))
+            self._chain_id = int(self.rpc("eth_chainId", []), 16)
         return self._chain_id
 
     def require_chain(self, expected: int) -> None:
@@ -120,16 +151,14 @@ class ChainReader:
             raise NotDeployed(f"no Sceau registry at {self.registry} on chain {self.chain_id()}")
 
     def check_document(self, root: bytes, index: int, leaf: bytes, proof: list[bytes]) -> tuple[bool, DocumentStatus]:
-        proof_valid, raw = self._call(
-            "checkDocument", lambda: self.contract.functions.checkDocument(root, index, leaf, proof).call()
-        )
+        proof_valid, raw = self.eth_call("checkDocument", root, index, leaf, proof)
         return bool(proof_valid), _status(raw)
 
     def document_status(self, root: bytes, index: int) -> DocumentStatus:
-        return _status(self._call("documentStatus", lambda: self.contract.functions.documentStatus(root, index).call()))
+        return _status(self.eth_call("documentStatus", root, index)[0])
 
     def issuer(self, issuer_id: int) -> IssuerInfo:
-        raw = self._call("issuer", lambda: self.contract.functions.issuer(issuer_id).call())
+        (raw,) = self.eth_call("issuer", issuer_id)
         return IssuerInfo(
             id=raw[0],
             name=raw[1],
@@ -143,14 +172,14 @@ class ChainReader:
         )
 
     def issuer_count(self) -> int:
-        return int(self._call("issuerCount", lambda: self.contract.functions.issuerCount().call()))
+        return int(self.eth_call("issuerCount")[0])
 
     def key_record(self, key: str) -> tuple[int, int, int]:
-        raw = self._call("keyRecord", lambda: self.contract.functions.keyRecord(to_checksum_address(key)).call())
+        (raw,) = self.eth_call("keyRecord", to_checksum_address(key))
         return int(raw[0]), int(raw[1]), int(raw[2])
 
     def issuer_keys(self, issuer_id: int) -> list[str]:
-        return list(self._call("issuerKeys", lambda: self.contract.functions.issuerKeys(issuer_id).call()))
+        return list(self.eth_call("issuerKeys", issuer_id)[0])
 
     def revocation_event(self, root: bytes, index: int, from_block: int) -> RevocationEvent | None:
         """When and how document `index` of `root` was revoked, from the registry's logs (None if the
