@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,7 @@ class ChainReader:
         self.functions = registry_functions()
         self._session = requests.Session()
         self._chain_id: int | None = None
+        self._issuer_cache: dict[int, tuple[float, IssuerInfo]] = {}
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC request on a kept-alive connection."""
@@ -157,7 +159,19 @@ class ChainReader:
     def document_status(self, root: bytes, index: int) -> DocumentStatus:
         return _status(self.eth_call("documentStatus", root, index)[0])
 
+    ISSUER_CACHE_SECONDS = 30.0
+
     def issuer(self, issuer_id: int) -> IssuerInfo:
+        """The issuer's record, cached briefly: verification only displays it (whether the issuer
+        was accredited when it anchored comes, uncached, from documentStatus)."""
+        cached = self._issuer_cache.get(issuer_id)
+        if cached is not None and time.monotonic() - cached[0] < self.ISSUER_CACHE_SECONDS:
+            return cached[1]
+        info = self._read_issuer(issuer_id)
+        self._issuer_cache[issuer_id] = (time.monotonic(), info)
+        return info
+
+    def _read_issuer(self, issuer_id: int) -> IssuerInfo:
         (raw,) = self.eth_call("issuer", issuer_id)
         return IssuerInfo(
             id=raw[0],
