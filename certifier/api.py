@@ -372,6 +372,19 @@ def get_receipt(doc_id: str) -> ResponseReturnValue:
     return Response(receipts[doc.id].to_json(), mimetype=MEDIA_TYPE)
 
 
+@bp.get("/documents/<doc_id>/certified.pdf")
+@scoped("read")
+def get_certified_pdf(doc_id: str) -> ResponseReturnValue:
+    """The certified copy of a confirmed PDF the service keeps: original bytes, receipt attached,
+    QR seal stamped on page 1."""
+    from .certified_copies import certified_copy
+
+    doc = own_document(g.session, g.token, doc_id)
+    if doc is None:
+        return error(404, f"no document {doc_id}")
+    return Response(certified_copy(ctx(), g.session, doc), mimetype="application/pdf")
+
+
 # ---------------------------------------------------------------- batches
 
 
@@ -538,7 +551,7 @@ def post_roster() -> ResponseReturnValue:
     problems = Problems()
     if request.mimetype != "multipart/form-data":
         return error(415, "send multipart/form-data with 'roster' (CSV) and 'archive' (ZIP)")
-    for key in sorted(set(request.form) - {"kind", "validUntil"}):
+    for key in sorted(set(request.form) - {"kind", "validUntil", "csrf"}):  # csrf: the console's form token
         problems.add(key, "unknown field")
     for key in sorted(set(request.files) - {"roster", "archive"}):
         problems.add(key, "unknown file field")

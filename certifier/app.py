@@ -30,6 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update({k: v for k, v in os.environ.items() if k.startswith("SCEAU_") and k != "SCEAU_KEY_PASSPHRASE"})
     if test_config:
         app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(Path(app.instance_path))
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     settings = Settings.from_mapping(dict(app.config))
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.config["MAX_FORM_MEMORY_SIZE"] = 1024 * 1024
@@ -44,10 +47,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         storage=Path(app.config["SCEAU_STORAGE"]),
     )
     from .api import bp as api_bp
+    from .console import bp as console_bp
     from .openapi import bp as openapi_bp
 
     app.register_blueprint(verify_bp)
     app.register_blueprint(page_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(openapi_bp)
+    app.register_blueprint(console_bp)
     return app
+
+
+def _secret_key(instance: Path) -> str:
+    """The console's session key: SCEAU_SECRET_KEY, else one made once and kept in the instance folder."""
+    import secrets
+
+    explicit = os.environ.get("SCEAU_SECRET_KEY")
+    if explicit:
+        return explicit
+    path = instance / "secret_key"
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return path.read_text().strip()

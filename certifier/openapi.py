@@ -220,6 +220,18 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
+        "/api/v1/documents/{id}/certified.pdf": {
+            "get": {
+                "summary": "The certified copy of a confirmed PDF: original bytes, receipt attached, QR seal stamped",
+                "parameters": _ID,
+                "responses": {
+                    "200": {"description": "The certified PDF", "content": {"application/pdf": {}}},
+                    "409": _json(_ref("Error"), "Not confirmed, not a PDF, or its original is not kept"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
         "/api/v1/documents/{id}/revocation": {
             "post": {
                 "summary": "Revoke one document",

@@ -24,8 +24,19 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium
 
 
 @pytest.fixture(scope="module")
-def server(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    app = create_app({"SCEAU_RPC_URL": chain.url, "SCEAU_STORAGE": str(tmp_path_factory.mktemp("s"))})
+def app(chain: Chain, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return create_app(
+        {
+            "SCEAU_RPC_URL": chain.url,
+            "SCEAU_DATABASE_URL": db_url,
+            "SCEAU_BATCH_SECONDS": "3600",
+            "SCEAU_STORAGE": str(tmp_path_factory.mktemp("s")),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def server(app: Any) -> Iterator[str]:
     port = free_port()
     httpd = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -132,4 +143,57 @@ def test_the_form_works_with_javascript_disabled_and_by_keyboard(browser: Any, s
     page.keyboard.press("Enter")
     page.locator("#headline").wait_for()
     assert page.locator("#headline").inner_text().startswith("Authentic diploma, issued by")
+    context.close()
+
+
+def test_revoke_from_the_console_and_the_verifier_reports_it(
+    browser: Any, app: Any, server: str, issuer: str, tmp_path: Path
+) -> None:
+    import zipfile
+
+    from certifier.auth import create_token
+    from certifier.worker import Worker
+
+    ctx = app.extensions["sceau"]
+    with ctx.sessions() as s:
+        _, secret = create_token(s, issuer, ["issue", "revoke", "read"])
+        s.commit()
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "reference,family_name,given_names,degree,date,file\n"
+        + "".join(f"B-{i},Martin{i},Lou,Licence,2026-06-30,lou{i}.pdf\n" for i in range(3))
+    )
+    archive = tmp_path / "pdfs.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for i in range(3):
+            zf.writestr(f"lou{i}.pdf", diploma_pdf(f"Licence - Lou Martin{i}"))
+    context = browser.new_context(locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    page.goto(server + "/console/login")
+    page.get_by_label("API token").fill(secret)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Roster (CSV").set_input_files(str(roster))
+    page.get_by_label("The PDFs (ZIP)").set_input_files(str(archive))
+    page.get_by_role("button", name="Submit the cohort").click()
+    page.get_by_text("3 documents accepted as one batch").wait_for()
+    assert page.locator("#progress").get_attribute("value") == "100"  # the upload's progress bar
+    Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers={issuer}).run_until_idle()
+    page.goto(server + "/console/")
+    shot(page, "console-batches")
+    row = page.locator("tr", has_text="lou0.pdf")
+    with page.expect_download() as download:
+        row.get_by_role("link", name="certified PDF").click()
+    certified = tmp_path / "lou0.certified.pdf"
+    download.value.save_as(str(certified))
+    row.get_by_label("Reason for lou0.pdf").select_option("fraud")
+    row.get_by_role("button", name="Revoke").click()
+    page.get_by_text("queued (fraud)").wait_for()
+    Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers={issuer}).run_until_idle()
+
+    page.goto(server + "/")
+    page.get_by_label("Document (PDF certifié ou tout fichier)").set_input_files(str(certified))
+    page.get_by_role("button", name="Vérifier").click()
+    headline = page.locator("#headline").inner_text()
+    assert "révoqué" in headline and "fraude" in headline
+    shot(page, "verifier-revoked-fr")
     context.close()
