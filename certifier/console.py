@@ -56,7 +56,13 @@ def _csrf() -> str:
 
 @bp.app_context_processor
 def _inject() -> dict[str, Any]:
-    return {"csrf_token": _csrf, "kind_name": kind_name}
+    return {"csrf_token": _csrf, "kind_name": kind_name, "when": _when}
+
+
+def _when(ts: float | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
 
 
 def logged_in(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
