@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import enum
+import http.client
+import json
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-import requests
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import Web3Exception
@@ -97,25 +100,67 @@ class ChainReader:
         self.registry = to_checksum_address(registry)
         self.contract = self.w3.eth.contract(address=self.registry, abi=registry_abi())
         self.functions = registry_functions()
-        self._session = requests.Session()
+        self._lock = threading.Lock()
+        self._idle: list[http.client.HTTPConnection] = []
+        parts = urlsplit(rpc_url)
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._chain_id: int | None = None
         self._issuer_cache: dict[int, tuple[float, IssuerInfo]] = {}
 
     def rpc(self, method: str, params: list[Any]) -> Any:
-        """One JSON-RPC request on a kept-alive connection."""
+        """One JSON-RPC request on a kept-alive connection from this reader's small pool
+        (http.client: a third of the cost of requests per call, which matters at thousands of
+        verifications a second)."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        data = b""
+        for attempt in (1, 2):
+            conn = self._take()
+            try:
+                conn.request("POST", self._path, body, {"Content-Type": "application/json"})
+                data = conn.getresponse().read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                if attempt == 2:  # a kept-alive connection may have been closed by the node: retry once
+                    raise ChainUnreachable(
+                        f"cannot reach the chain at {self.rpc_url} ({method}): {exc.__class__.__name__}"
+                    ) from None
+                continue
+            self._give_back(conn)
+            break
         try:
-            reply = self._session.post(
-                self.rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, timeout=self.timeout
-            ).json()
-        except requests.RequestException as exc:
-            raise ChainUnreachable(
-                f"cannot reach the chain at {self.rpc_url} ({method}): {exc.__class__.__name__}"
-            ) from None
+            reply = json.loads(data)
         except ValueError:
             raise ChainError(f"the chain at {self.rpc_url} answered {method} with something other than JSON") from None
         if "error" in reply:
             raise ChainError(f"the chain at {self.rpc_url} failed on {method}: {reply['error']}")
         return reply.get("result")
+
+    def _take(self) -> http.client.HTTPConnection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        parts = urlsplit(self.rpc_url)
+        factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        return factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
+
+    def _give_back(self, conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            if len(self._idle) < 8:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def __del__(self) -> None:  # a reader dropped without close() must not leak its sockets
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown: nothing left to release
+            pass
 
     def eth_call(self, name: str, *args: Any) -> tuple[Any, ...]:
         fn = self.functions[name]
