@@ -4,7 +4,7 @@ every call (about 5 ms each here); verification makes thousands of calls."""
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from eth_abi.abi import decode, encode
@@ -28,18 +28,66 @@ class Function:
         self.outputs = [abi_type(o) for o in item["outputs"]]
         self.selector = function_signature_to_4byte_selector(f"{self.name}({','.join(self.inputs)})")
 
+        self._static_out = _static_layout(self.outputs)
+
     def encode(self, *args: Any) -> str:
         return "0x" + (self.selector + encode(self.inputs, list(args))).hex()
 
     def decode(self, data: str) -> tuple[Any, ...]:
-        values = decode(self.outputs, bytes.fromhex(data[2:] if data.startswith("0x") else data))
+        raw = bytes.fromhex(data[2:] if data.startswith("0x") else data)
+        if self._static_out is not None and len(raw) == 32 * _count(self._static_out):
+            return _decode_static(self._static_out, raw, [0])
+        values = decode(self.outputs, raw)
         return tuple(_checksum(t, v) for t, v in zip(self.outputs, values, strict=True))
+
+
+_SCALARS = ("bool", "address", "bytes32")
+
+
+def _static_layout(types: list[str]) -> list[Any] | None:
+    """The word layout of outputs made only of static scalars and tuples of them (None otherwise).
+    Such outputs decode by slicing 32-byte words, ten times faster than the general decoder."""
+    layout: list[Any] = []
+    for t in types:
+        if t.startswith("(") and t.endswith(")"):
+            inner = _static_layout(_split(t[1:-1]))
+            if inner is None:
+                return None
+            layout.append(inner)
+        elif t in _SCALARS or (t.startswith("uint") and t[4:].isdigit()):
+            layout.append(t)
+        else:
+            return None
+    return layout
+
+
+def _count(layout: list[Any]) -> int:
+    return sum(_count(x) if isinstance(x, list) else 1 for x in layout)
+
+
+def _decode_static(layout: list[Any], raw: bytes, pos: list[int]) -> tuple[Any, ...]:
+    out: list[Any] = []
+    for t in layout:
+        if isinstance(t, list):
+            out.append(_decode_static(t, raw, pos))
+            continue
+        word = raw[pos[0] : pos[0] + 32]
+        pos[0] += 32
+        if t == "bool":
+            out.append(word[-1] == 1)
+        elif t == "address":
+            out.append(checksummed("0x" + word[12:].hex()))
+        elif t == "bytes32":
+            out.append(word)
+        else:
+            out.append(int.from_bytes(word, "big"))
+    return tuple(out)
 
 
 def _checksum(kind: str, value: Any) -> Any:
     """Addresses as EIP-55 strings, inside tuples and arrays too, as web3 returns them."""
     if kind == "address":
-        return to_checksum_address(value)
+        return checksummed(value)
     if kind.startswith("(") and isinstance(value, tuple):
         inner = _split(kind[1 : kind.rindex(")")])
         suffix = kind[kind.rindex(")") + 1 :]
@@ -49,6 +97,11 @@ def _checksum(kind: str, value: Any) -> Any:
     if kind.endswith("]") and isinstance(value, (list, tuple)):
         return [_checksum(kind[: kind.rindex("[")], v) for v in value]
     return value
+
+
+@lru_cache(maxsize=4096)
+def checksummed(address: str) -> str:
+    return str(to_checksum_address(address))
 
 
 def _split(types: str) -> list[str]:

@@ -10,8 +10,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils.address import to_checksum_address
-
+from .abi import checksummed
 from .chain import ChainReader, Reason
 from .errors import ChainError, SceauError
 from .kinds import kind_name
@@ -69,7 +68,7 @@ def verify_document(
 
     # (3): the endpoint serves the receipt's chain and registry
     try:
-        if to_checksum_address(receipt.registry) != reader.registry:
+        if checksummed(receipt.registry) != reader.registry:
             raise ChainError(f"the receipt names registry {receipt.registry}, not {reader.registry}")
         reader.require_chain(receipt.chain_id)
         proof_on_chain, status = reader.check_document(receipt.anchor.root, doc.index, leaf, list(receipt.proof))
