@@ -167,3 +167,14 @@ def test_a_seal_with_altered_fields_or_an_unknown_signer_is_refused(chain: Chain
     assert code == 1 and verdict["verdict"] == "untrusted_issuer"
     code, verdict = verify_json(sceau, "--seal", "SC1:NOT-A-SEAL")
     assert code == 4 and "cannot be decoded" in verdict["error"]
+
+
+def test_the_seal_goes_where_the_issuer_asks(sceau: Any, issuer: str, tmp_path: Path) -> None:
+    original = tmp_path / "attestation.pdf"
+    original.write_bytes(diploma_pdf())
+    result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--seal-position", "top-left", "--json", original)
+    [path] = json.loads(result.output)["certifiedPdfs"]
+    reader = PdfReader(path)
+    [annot] = [a.get_object() for a in reader.pages[0]["/Annots"]]
+    left, bottom, right, top = (float(v) for v in annot["/Rect"])
+    assert left < 100 and top > 800 and right - left == 96  # page is 595 x 842 points
