@@ -39,6 +39,7 @@ def main() -> None:
     print(f"demo issuer:   {record.name} (key {record.address}, issuer #{record.issuer_id})")
     print(f"service:       {url}   (OpenAPI: {url}/api/v1/openapi.json)")
     print(f"demo token:    {token}")
+    print(f"verifier page: {url}/        issuer console: {url}/console/ (log in with the demo token)")
     print(f"submit:        curl -H 'Authorization: Bearer {token}' -F file=@diploma.pdf {url}/api/v1/documents")
     print(f"issue (CLI):   SCEAU_KEY_PASSPHRASE={passphrase} .venv/bin/sceau issue --issuer '{NAME}' FILE...")
     print("verify (CLI):  .venv/bin/sceau verify FILE")
