@@ -73,6 +73,15 @@ def _parse_date(value: str | None, *, end_of_day: bool) -> int:
         raise click.BadParameter(f"{value!r} is not a date like 2031-06-30 or 2031-06-30T12:00:00Z") from None
 
 
+def _validity(valid_from: str | None, valid_until: str | None) -> tuple[int, int]:
+    """(validFrom, validUntil) in Unix seconds from the CLI's dates; validUntil 0: never expires."""
+    start = _parse_date(valid_from, end_of_day=False) if valid_from else int(time.time())
+    until = _parse_date(valid_until, end_of_day=True)
+    if until and until <= start:
+        raise click.BadParameter("--valid-until must be after --valid-from")
+    return start, until
+
+
 @click.group(cls=SceauGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sceau")
 def cli() -> None:
@@ -279,10 +288,7 @@ def issue(
     from .issuing import check_files, fingerprint_all, issue_files
 
     check_files(files)  # refuse bad files before asking for a passphrase or touching the chain
-    start = _parse_date(valid_from, end_of_day=False) if valid_from else int(time.time())
-    until = _parse_date(valid_until, end_of_day=True)
-    if until and until <= start:
-        raise click.BadParameter("--valid-until must be after --valid-from")
+    start, until = _validity(valid_from, valid_until)
     record, account = _unlock(issuer_name)
     w3 = _w3()
     deployment = current(w3)
@@ -434,10 +440,7 @@ def seal(
         if not sep or not name.strip():
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--field")
         values[name.strip()] = value.strip()
-    start = _parse_date(valid_from, end_of_day=False) if valid_from else int(time.time())
-    until = _parse_date(valid_until, end_of_day=True)
-    if until and until <= start:
-        raise click.BadParameter("--valid-until must be after --valid-from")
+    start, until = _validity(valid_from, valid_until)
     record, account = _unlock(issuer_name)
     w3 = _w3()
     deployment = current(w3)

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from .chain import ChainReader, DocumentStatus, IssuerInfo, Suspension, _status
+from .chain import ChainReader, DocumentStatus, IssuerInfo, _status
 from .errors import ChainError, ChainUnreachable, DocumentError, InvalidReceipt, SceauError
 from .hashing import sha256_bytes
 from .receipt import MAX_RECEIPT_BYTES, Receipt
@@ -87,9 +87,7 @@ class PrefetchedReader(ChainReader):
         ]
         for issuer_id, raw in zip(ids, _rpc_batch(self.rpc_url, calls), strict=True):
             (v,) = issuer.decode(raw)
-            self._issuers[issuer_id] = IssuerInfo(
-                v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], tuple(Suspension(s[0], s[1], s[2]) for s in v[8])
-            )
+            self._issuers[issuer_id] = IssuerInfo.from_abi(v)
 
     def check_document(self, root: bytes, index: int, leaf: bytes, proof: list[bytes]) -> tuple[bool, DocumentStatus]:
         found = self._status.get((root, index, leaf))

@@ -81,6 +81,21 @@ class IssuerInfo:
     suspended: bool
     suspensions: tuple[Suspension, ...]
 
+    @classmethod
+    def from_abi(cls, raw: Any) -> IssuerInfo:
+        """From the registry's `IssuerView` tuple."""
+        return cls(
+            id=raw[0],
+            name=raw[1],
+            identifier=raw[2],
+            kinds=raw[3],
+            accreditor=raw[4],
+            accreditor_name=raw[5],
+            accredited_at=raw[6],
+            suspended=raw[7],
+            suspensions=tuple(Suspension(s[0], s[1], s[2]) for s in raw[8]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RevocationEvent:
@@ -218,17 +233,7 @@ class ChainReader:
 
     def _read_issuer(self, issuer_id: int) -> IssuerInfo:
         (raw,) = self.eth_call("issuer", issuer_id)
-        return IssuerInfo(
-            id=raw[0],
-            name=raw[1],
-            identifier=raw[2],
-            kinds=raw[3],
-            accreditor=raw[4],
-            accreditor_name=raw[5],
-            accredited_at=raw[6],
-            suspended=raw[7],
-            suspensions=tuple(Suspension(s[0], s[1], s[2]) for s in raw[8]),
-        )
+        return IssuerInfo.from_abi(raw)
 
     def issuer_count(self) -> int:
         return int(self.eth_call("issuerCount")[0])

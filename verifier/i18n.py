@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .kinds import LABELS
+
 LANGS = ("fr", "en")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -59,13 +61,7 @@ CHECKS: dict[str, dict[str, str]] = {
     "expiry": {"fr": "En cours de validité", "en": "Within its validity period"},
 }
 
-KIND_NOUNS: dict[str, dict[str, str]] = {
-    "diploma": {"fr": "Diplôme", "en": "Diploma"},
-    "residence_permit": {"fr": "Titre de séjour", "en": "Residence permit"},
-    "transcript": {"fr": "Relevé de notes", "en": "Transcript"},
-    "certificate": {"fr": "Attestation", "en": "Certificate"},
-    "identity_document": {"fr": "Pièce d'identité", "en": "Identity document"},
-}
+KIND_NOUNS = LABELS  # one place for kinds' names: verifier.kinds
 
 REASONS: dict[str, dict[str, str]] = {
     "fraud": {"fr": "fraude", "en": "fraud"},
