@@ -381,11 +381,19 @@ SPEC: dict[str, Any] = {
         },
         "/api/v1/verify": {
             "post": {
-                "summary": "Verify a document against its receipt and the chain",
+                "summary": "Verify a document (or its SHA-256, as JSON) against its receipt and the chain",
                 "security": [],
                 "requestBody": {
                     "required": True,
                     "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["sha256", "receipt"],
+                                "additionalProperties": False,
+                                "properties": {"sha256": {"type": "string"}, "receipt": {"type": "object"}},
+                            }
+                        },
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
@@ -395,7 +403,7 @@ SPEC: dict[str, Any] = {
                                     "receipt": {"type": "string", "format": "binary"},
                                 },
                             }
-                        }
+                        },
                     },
                 },
                 "responses": {

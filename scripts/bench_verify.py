@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -123,12 +124,64 @@ def bench_http(env: dict[str, str], docs: list[Path], total: int, threads: int) 
         elapsed = time.perf_counter() - t0
         q = statistics.quantiles(latencies, n=100)
         print(
-            f"  HTTP single verifications: {total / elapsed:,.0f}/s ({total} requests, {threads} client threads), "
-            f"p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms; verdicts {verdicts}"
+            f"  HTTP single verifications, Python client: {total / elapsed:,.0f}/s ({total} requests, {threads} "
+            f"client threads), p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms; verdicts {verdicts}"
         )
+        if shutil.which("wrk"):
+            bench_wrk(base, bodies, digest=False)
+            bench_wrk(base, bodies, digest=True)
     finally:
         server.terminate()
         server.wait(30)
+
+
+def bench_wrk(base: str, bodies: list[tuple[bytes, bytes]], digest: bool) -> None:
+    """The same requests from wrk (a C load generator): the server's figure, not the client's.
+    With `digest`, the JSON form: the document's SHA-256 and its receipt, no upload."""
+    import hashlib
+    import json
+
+    boundary = "sceaubench"
+    content_type = "application/json" if digest else f"multipart/form-data; boundary={boundary}"
+    lua = ["local bodies = {}"]
+    for doc, receipt in bodies[:50]:
+        if digest:
+            payload = {"sha256": hashlib.sha256(doc).hexdigest(), "receipt": json.loads(receipt)}
+            lua.append("table.insert(bodies, '" + "".join(f"\\{b:03d}" for b in json.dumps(payload).encode()) + "')")
+            continue
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.pdf"\r\n\r\n'.encode()
+            + doc
+            + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="receipt"; filename="r.json"\r\n\r\n'.encode()
+            + receipt
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        lua.append("table.insert(bodies, '" + "".join(f"\\{b:03d}" for b in body) + "')")
+    lua += [
+        "local i = 0",
+        "request = function()",
+        "  i = i % #bodies + 1",
+        f"  local headers = {{['Content-Type'] = '{content_type}'}}",
+        "  return wrk.format('POST', '/api/v1/verify', headers, bodies[i])",
+        "end",
+    ]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write("\n".join(lua))
+        script = f.name
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", "-c16", "-d10s", "--latency", "-s", script, base], capture_output=True, text=True, timeout=60
+        ).stdout
+    finally:
+        os.unlink(script)
+    rate = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("Requests/sec")), "?")
+    lat = {ln.split()[0]: ln.split()[1] for ln in out.splitlines() if ln.strip().startswith(("50%", "99%"))}
+    errors = next((ln.strip() for ln in out.splitlines() if "Non-2xx" in ln), "no errors")
+    print(
+        f"  HTTP single verifications, wrk, {'JSON digest + receipt' if digest else 'multipart file + receipt'} "
+        f"(2 threads, 16 connections, 10 s): {rate}/s, "
+        f"p50 {lat.get('50%', '?')}, p99 {lat.get('99%', '?')}; {errors}"
+    )
 
 
 def bench_bulk(env: dict[str, str], folder: Path, n: int) -> None:

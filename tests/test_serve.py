@@ -90,3 +90,23 @@ def test_sceau_serve_runs_gunicorn_and_verifies(chain: Chain, sceau: Any, issuer
         stderr = server.stderr.read().decode()
         server.stderr.close()
     assert "Booting worker" in stderr  # gunicorn, not the Flask development server
+
+
+def test_verify_by_digest_as_json_keeps_the_document_local(
+    chain: Chain, sceau: Any, issuer: str, tmp_path: Path
+) -> None:
+    import hashlib
+    import json
+
+    [doc] = write_docs(tmp_path, 1)
+    assert sceau("issue", "--issuer", issuer, doc).exit_code == 0
+    receipt = json.loads(doc.with_name(doc.name + ".receipt.json").read_text())
+    client = create_app({"TESTING": True, "SCEAU_RPC_URL": chain.url}).test_client()
+    digest = hashlib.sha256(doc.read_bytes()).hexdigest()
+    body = client.post("/api/v1/verify", json={"sha256": digest, "receipt": receipt}).get_json()
+    assert body["verdict"] == "valid" and body["document"]["sha256"] == digest
+    other = client.post("/api/v1/verify", json={"sha256": "00" * 32, "receipt": receipt}).get_json()
+    assert other["verdict"] == "tampered"
+    bad = client.post("/api/v1/verify", json={"sha256": digest, "receipt": {**receipt, "extra": 1}}).get_json()
+    assert bad["verdict"] == "error" and "unknown extra" in bad["error"]
+    assert client.post("/api/v1/verify", json={"sha256": "xyz", "receipt": receipt}).status_code == 400

@@ -18,6 +18,8 @@ def verify() -> ResponseReturnValue:
     """Multipart: ``file`` (the document) and ``receipt`` (its receipt JSON; optional for a certified
     PDF, which carries its own). Answers the verdict JSON, with HTTP 200 whatever the verdict, 400
     when the request itself is unusable."""
+    if flask_request.is_json:
+        return _verify_digest()
     upload = flask_request.files.get("file")
     receipt = flask_request.files.get("receipt")
     if upload is None:
@@ -27,6 +29,34 @@ def verify() -> ResponseReturnValue:
     if receipt is None and verdict.error and verdict.error.startswith("no receipt given"):
         return jsonify(verdict.to_dict()), 400  # the request itself is incomplete
     return jsonify(verdict.to_dict())
+
+
+def _verify_digest() -> ResponseReturnValue:
+    """JSON ``{"sha256": "…", "receipt": {…}}``: verify by fingerprint, the document never leaving
+    the verifier's machine (and no upload to parse)."""
+    from .errors import InvalidReceipt
+    from .receipt import MAX_RECEIPT_BYTES, Receipt
+    from .service import reader_for
+    from .verify import verify_document
+
+    if (flask_request.content_length or 0) > 2 * MAX_RECEIPT_BYTES:
+        return jsonify(error_verdict("the request is larger than a receipt can be").to_dict()), 413
+    body = flask_request.get_json(silent=True)
+    sha = body.get("sha256") if isinstance(body, dict) else None
+    if not isinstance(body, dict) or set(body) != {"sha256", "receipt"} or not isinstance(sha, str):
+        return jsonify(error_verdict('send {"sha256": "<64 hex digits>", "receipt": {…}}').to_dict()), 400
+    try:
+        digest = bytes.fromhex(sha)
+        if len(digest) != 32:
+            raise ValueError
+    except ValueError:
+        return jsonify(error_verdict("sha256 must be 64 hex digits").to_dict()), 400
+    try:
+        receipt = Receipt.from_dict(body["receipt"])
+    except InvalidReceipt as exc:
+        return jsonify(error_verdict(f"malformed receipt: {exc}", sha.lower()).to_dict())
+    url = current_app.config.get("SCEAU_RPC_URL") or rpc_url()
+    return jsonify(verify_document(digest, receipt, reader_for(url, receipt.registry)).to_dict())
 
 
 @bp.post("/api/v1/verify/bulk")
