@@ -72,7 +72,7 @@ def _make_batch(session: Session, issuer: str, kind: int, docs: Sequence[Documen
     raise Conflict and let the caller roll back."""
     batch_id = new_id()
     for i, doc in enumerate(docs):
-        doc.batch_index = i
+        doc.batch_index = i  # written by the session's flush, within this transaction
     merkle = MerkleBatch.from_leaves(kind, [leaf_of(d) for d in docs])
     root = "0x" + merkle.root.hex()
     batch = Batch(id=batch_id, issuer=issuer, kind=kind, root=root, document_count=len(docs), status="built")
@@ -92,10 +92,6 @@ def _make_batch(session: Session, issuer: str, kind: int, docs: Sequence[Documen
         )
     if taken != len(ids):
         raise Conflict("some documents were batched by another process")
-    session.execute(
-        update(Document).execution_options(synchronize_session=False),
-        [{"id": d.id, "batch_index": i} for i, d in enumerate(docs)],
-    )
     audit(session, issuer, actor, "batch.recorded", batch_id, {"root": root, "documents": len(docs), "kind": kind})
     return batch
 
