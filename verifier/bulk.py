@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import requests
-
 from .chain import ChainReader, DocumentStatus, IssuerInfo, _status
-from .errors import ChainError, ChainUnreachable, DocumentError, InvalidReceipt, SceauError
+from .errors import DocumentError, InvalidReceipt, SceauError
 from .hashing import sha256_bytes
 from .receipt import MAX_RECEIPT_BYTES, Receipt
 from .service import verify_certified_pdf
 from .verdict import Outcome, Verdict, error_verdict
 from .verify import verify_document
 
-BATCH = 400  # calls per JSON-RPC batch: well under anvil's ~2 MiB body limit
 MAX_ITEMS = 100_000
 
 
@@ -40,52 +37,26 @@ class Line:
     verdict: Verdict
 
 
-def _rpc_batch(url: str, calls: list[dict[str, Any]], timeout: float = 60) -> list[Any]:
-    results: list[Any] = []
-    for start in range(0, len(calls), BATCH):
-        chunk = calls[start : start + BATCH]
-        payload = [{"jsonrpc": "2.0", "id": i, **c} for i, c in enumerate(chunk)]
-        try:
-            reply = requests.post(url, json=payload, timeout=timeout).json()
-        except requests.RequestException as exc:
-            raise ChainUnreachable(f"cannot reach the chain at {url}: {exc.__class__.__name__}") from None
-        if not isinstance(reply, list):
-            raise ChainError(f"the chain at {url} refused a batch: {reply}")
-        by_id = {r["id"]: r for r in reply}
-        for i in range(len(chunk)):
-            r = by_id.get(i, {})
-            if "error" in r:
-                raise ChainError(f"the chain at {url} failed a call: {r['error']}")
-            results.append(r.get("result"))
-    return results
-
-
 class PrefetchedReader(ChainReader):
     """A ChainReader answering from batched reads made up front (falling back to single calls)."""
 
     def __init__(self, rpc_url: str, registry: str) -> None:
-        super().__init__(rpc_url, registry)
+        super().__init__(rpc_url, registry, timeout=60)
         self._status: dict[tuple[bytes, int, bytes], tuple[bool, DocumentStatus]] = {}
         self._issuers: dict[int, IssuerInfo] = {}
 
     def prefetch(self, receipts: Sequence[Receipt]) -> None:
-        check, issuer = self.functions["checkDocument"], self.functions["issuer"]
         keys = list({(r.anchor.root, r.document.index, r.leaf, r.proof) for r in receipts})
         calls = [
-            {
-                "method": "eth_call",
-                "params": [{"to": self.registry, "data": check.encode(root, index, leaf, list(proof))}, "latest"],
-            }
-            for root, index, leaf, proof in keys
+            self.call_request("checkDocument", root, index, leaf, list(proof)) for root, index, leaf, proof in keys
         ]
-        for (root, index, leaf, _), raw in zip(keys, _rpc_batch(self.rpc_url, calls), strict=True):
+        check = self.functions["checkDocument"]
+        for (root, index, leaf, _), raw in zip(keys, self.rpc_batch(calls), strict=True):
             proof_valid, status = check.decode(raw)
             self._status[(root, index, leaf)] = (bool(proof_valid), _status(status))
         ids = sorted({s.issuer_id for _, s in self._status.values() if s.anchored})
-        calls = [
-            {"method": "eth_call", "params": [{"to": self.registry, "data": issuer.encode(i)}, "latest"]} for i in ids
-        ]
-        for issuer_id, raw in zip(ids, _rpc_batch(self.rpc_url, calls), strict=True):
+        issuer = self.functions["issuer"]
+        for issuer_id, raw in zip(ids, self.rpc_batch([self.call_request("issuer", i) for i in ids]), strict=True):
             (v,) = issuer.decode(raw)
             self._issuers[issuer_id] = IssuerInfo.from_abi(v)
 
