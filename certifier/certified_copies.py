@@ -3,12 +3,12 @@ batch, seal signed with the issuer's key."""
 
 from __future__ import annotations
 
+from eth_account.signers.local import LocalAccount
 from sqlalchemy.orm import Session
 
 from verifier.errors import DocumentError
-from verifier.seal import make_seal
 
-from .certified_pdf import certify
+from .certified_pdf import certify_and_seal
 from .context import ServiceContext
 from .db import Batch, Document
 from .documents import Conflict, receipts_for_batch
@@ -16,7 +16,7 @@ from .keystore import load
 from .uploads import stored_path
 from .worker import unlock_with_env
 
-_accounts: dict[str, object] = {}
+_accounts: dict[str, LocalAccount] = {}
 
 
 def certified_copy(ctx: ServiceContext, session: Session, doc: Document) -> bytes:
@@ -32,8 +32,7 @@ def certified_copy(ctx: ServiceContext, session: Session, doc: Document) -> byte
     account = _accounts.get(doc.issuer) or unlock_with_env(doc.issuer)
     _accounts[doc.issuer] = account
     anchored_at = int(ctx.w3.eth.get_block(batch.block_number)["timestamp"])
-    seal = make_seal(receipt, {}, account.key, anchored_at).encode()  # type: ignore[attr-defined]
     try:
-        return certify(original, receipt, seal)
+        return certify_and_seal(original, receipt, account.key, anchored_at)
     except DocumentError as exc:
         raise Conflict(str(exc)) from None

@@ -7,6 +7,7 @@ and on any printer, with no image codec involved."""
 from __future__ import annotations
 
 from io import BytesIO
+from typing import Any
 
 import segno
 from pypdf import PdfReader, PdfWriter
@@ -48,6 +49,15 @@ def qr_drawing(text: str, size: float) -> bytes:
                 x += 1
     ops.append(b"f Q")
     return b"\n".join(ops)
+
+
+def certify_and_seal(
+    original: bytes, receipt: Receipt, private_key: Any, anchored_at: int, *, position: str = "bottom-right"
+) -> bytes:
+    """The certified copy, its QR carrying the receipt's seal signed with the issuer's `private_key`."""
+    from verifier.seal import make_seal
+
+    return certify(original, receipt, make_seal(receipt, {}, private_key, anchored_at).encode(), position=position)
 
 
 def certify(

@@ -310,9 +310,8 @@ def issue(
     certified = []
     if certified_pdf:
         from verifier.pdf import is_pdf
-        from verifier.seal import make_seal
 
-        from .certified_pdf import certify
+        from .certified_pdf import certify_and_seal
 
         anchored_at = int(w3.eth.get_block(issued.sent.block_number)["timestamp"])
         for path, (receipt_file, receipt) in zip(files, issued.receipts, strict=True):
@@ -320,8 +319,7 @@ def issue(
             if not is_pdf(data):
                 continue
             target = receipt_file.with_name(path.stem + ".certified.pdf")
-            seal = make_seal(receipt, {}, account.key, anchored_at).encode()
-            target.write_bytes(certify(data, receipt, seal, position=seal_position))
+            target.write_bytes(certify_and_seal(data, receipt, account.key, anchored_at, position=seal_position))
             certified.append(str(target))
     tx = "0x" + issued.sent.transaction_hash.hex()
     _emit(

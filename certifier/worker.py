@@ -86,7 +86,7 @@ class Worker:
                 stop.wait(self.settings.poll_interval)
 
     def run_until_idle(self, timeout: float = 60) -> None:
-        """Work until nothing is pending or in flight (tests and `sceau issue --via-service`)."""
+        """Work until nothing is in flight (tests and `sceau worker --once`)."""
         deadline = time.monotonic() + timeout
         try:
             while self.tick() or self._in_flight():

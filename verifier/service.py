@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -78,8 +79,13 @@ def verify_bytes(data: bytes, receipt_data: bytes | None, rpc_url: str) -> Verdi
         if certified is not None:
             return certified
         return error_verdict("no receipt given, and the document is not a certified PDF", digest.hex())
+    return verify_digest(digest, lambda: Receipt.from_json(receipt_data), rpc_url)
+
+
+def verify_digest(digest: bytes, load_receipt: Callable[[], Receipt], rpc_url: str) -> Verdict:
+    """The verdict on the document of SHA-256 `digest`; a receipt that does not parse is an error verdict."""
     try:
-        receipt = Receipt.from_json(receipt_data)
+        receipt = load_receipt()
     except InvalidReceipt as exc:
         return error_verdict(f"malformed receipt: {exc}", digest.hex())
     return verify_document(digest, receipt, reader_for(rpc_url, receipt.registry))

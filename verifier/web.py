@@ -34,10 +34,8 @@ def verify() -> ResponseReturnValue:
 def _verify_digest() -> ResponseReturnValue:
     """JSON ``{"sha256": "…", "receipt": {…}}``: verify by fingerprint, the document never leaving
     the verifier's machine (and no upload to parse)."""
-    from .errors import InvalidReceipt
     from .receipt import MAX_RECEIPT_BYTES, Receipt
-    from .service import reader_for
-    from .verify import verify_document
+    from .service import verify_digest
 
     if (flask_request.content_length or 0) > 2 * MAX_RECEIPT_BYTES:
         return jsonify(error_verdict("the request is larger than a receipt can be").to_dict()), 413
@@ -51,12 +49,8 @@ def _verify_digest() -> ResponseReturnValue:
             raise ValueError
     except ValueError:
         return jsonify(error_verdict("sha256 must be 64 hex digits").to_dict()), 400
-    try:
-        receipt = Receipt.from_dict(body["receipt"])
-    except InvalidReceipt as exc:
-        return jsonify(error_verdict(f"malformed receipt: {exc}", sha.lower()).to_dict())
     url = current_app.config.get("SCEAU_RPC_URL") or rpc_url()
-    return jsonify(verify_document(digest, receipt, reader_for(url, receipt.registry)).to_dict())
+    return jsonify(verify_digest(digest, lambda: Receipt.from_dict(body["receipt"]), url).to_dict())
 
 
 @bp.post("/api/v1/verify/bulk")
