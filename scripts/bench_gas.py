@@ -59,28 +59,28 @@ def run(url: str, home: Path) -> None:
         rows.append((f"anchor a root of {n:,} documents (accreditation check included)", n, gas, "≤ 60,000"))
 
     r, _ = anchor(1_000)
-    gas = issuer.send(c.functions.revoke(r, 10, 1, b"\0" * 32), "revoke").gas_used
+    gas = issuer.send(c.functions.revoke(key.address, r, 10, 1, b"\0" * 32), "revoke").gas_used
     rows.append(("revoke one document (first in its group of 64)", 1, gas, "≤ 35,000"))
-    gas = issuer.send(c.functions.revoke(r, 11, 1, b"\0" * 32), "revoke").gas_used
+    gas = issuer.send(c.functions.revoke(key.address, r, 11, 1, b"\0" * 32), "revoke").gas_used
     rows.append(("revoke one document (its group of 64 already touched)", 1, gas, "≤ 35,000"))
-    gas = issuer.send(c.functions.revoke(r, 500, 2, os.urandom(32)), "revoke").gas_used
+    gas = issuer.send(c.functions.revoke(key.address, r, 500, 2, os.urandom(32)), "revoke").gas_used
     rows.append(("revoke one document with a replacement reference", 1, gas, "≤ 35,000"))
 
     r, _ = anchor(100)
     offset, words = bitmap(list(range(100)))
-    gas = issuer.send(c.functions.revokeMany(r, offset, words, 1), "revokeMany").gas_used
+    gas = issuer.send(c.functions.revokeMany(key.address, r, offset, words, 1), "revokeMany").gas_used
     rows.append(("revoke 100 documents of a batch of 100, one transaction", 100, gas, "≤ 1,000 / doc"))
 
     r, _ = anchor(1_000)
     picked = sorted(random.Random(7).sample(range(1_000), 100))
     offset, words = bitmap(picked)
-    gas = issuer.send(c.functions.revokeMany(r, offset, words, 1), "revokeMany").gas_used
+    gas = issuer.send(c.functions.revokeMany(key.address, r, offset, words, 1), "revokeMany").gas_used
     rows.append(("revoke 100 scattered documents of a batch of 1,000", 100, gas, "—"))
 
     r, _ = anchor(10_000)
     picked = sorted(random.Random(8).sample(range(10_000), 100))
     offset, words = bitmap(picked)
-    gas = issuer.send(c.functions.revokeMany(r, offset, words, 1), "revokeMany").gas_used
+    gas = issuer.send(c.functions.revokeMany(key.address, r, offset, words, 1), "revokeMany").gas_used
     rows.append(("revoke 100 scattered documents of a batch of 10,000", 100, gas, "—"))
 
     print(f"{'operation':66} {'gas/tx':>10} {'gas/doc':>10}  target")

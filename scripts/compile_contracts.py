@@ -29,7 +29,16 @@ SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 20000},
     "evmVersion": "cancun",
     "metadata": {"bytecodeHash": "ipfs"},
-    "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}},
+    "outputSelection": {
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.deployedBytecode.immutableReferences",
+            ]
+        }
+    },
 }
 
 
@@ -109,6 +118,8 @@ def build() -> dict[str, str]:
             "abi": compiled["abi"],
             "bytecode": "0x" + compiled["evm"]["bytecode"]["object"],
             "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],
+            # where the constructor writes immutables into the deployed code (zero in deployedBytecode)
+            "immutableReferences": compiled["evm"]["deployedBytecode"]["immutableReferences"],
         }
         texts[f"{name}.json"] = json.dumps(artifact, indent=1, sort_keys=True) + "\n"
     return texts

@@ -11,76 +11,82 @@ import {IAnchorRegistry} from "./IAnchorRegistry.sol";
  * batches and the revocation of single documents. No personal data is ever stored: a root commits
  * to salted SHA-256 fingerprints, and a revocation names a document by its index in its batch.
  *
+ * A batch is named by (issuer key, root): the key that anchored it and its Merkle root. Nobody can
+ * take another key's root, so a rival who anchors the same root first does not block its issuer.
+ *
  * One storage slot per batch keeps anchoring near the floor of a stored root; revocations are
  * 4-bit reason codes packed 64 to a slot, so that revoking many documents of a batch costs a few
  * hundred gas each.
  */
 contract AnchorRegistry is IssuerRegistry, IAnchorRegistry {
-    /// @dev One slot: 160 + 40 + 32 + 8 bits.
+    /// @dev One slot: 40 + 32 + 8 bits (the key is the first mapping key, not stored again).
     struct Anchor {
-        address key;
         uint40 anchoredAt;
         uint32 documentCount;
         uint8 kind;
     }
 
-    mapping(bytes32 root => Anchor) private _anchors;
+    mapping(address key => mapping(bytes32 root => Anchor)) private _anchors;
     /// @dev Reason codes of revoked documents, 64 per word: document i is nibble (i % 64) of word i / 64.
-    mapping(bytes32 root => mapping(uint256 word => uint256 nibbles)) private _revocations;
+    mapping(address key => mapping(bytes32 root => mapping(uint256 word => uint256 nibbles))) private _revocations;
 
-    constructor(address rootAuthority, string memory rootName) IssuerRegistry(rootAuthority, rootName) {}
+    /// @dev See {IssuerRegistry-constructor}.
+    constructor(uint48 initialAdminDelay, address rootAuthority, string memory rootName, address predecessorRegistry)
+        IssuerRegistry(initialAdminDelay, rootAuthority, rootName, predecessorRegistry)
+    {}
 
     // ---------------------------------------------------------------- anchoring
 
     /**
      * @notice Anchors the Merkle root of a batch of `documentCount` documents of `kind`, signed by
-     * the caller's key.
+     * the caller's key; the batch is then named by (caller, `root`).
      *
      * Requirements: the caller is a key valid now, of an issuer that is not suspended and may
-     * certify `kind`; `root` is not zero and was never anchored; the batch is not empty.
+     * certify `kind`; `root` is not zero and the caller never anchored it; the batch is not empty.
      *
      * Emits a {RootAnchored} event.
      */
     function anchor(bytes32 root, uint32 documentCount, uint8 kind) external {
         if (root == bytes32(0) || documentCount == 0) revert AnchorEmptyBatch();
         uint32 issuerId = _requireAccreditedKey(msg.sender, kind);
-        Anchor storage slot = _anchors[root];
-        if (slot.anchoredAt != 0) revert AnchorAlreadyExists(root);
-        _anchors[root] = Anchor({
-            key: msg.sender, anchoredAt: uint40(block.timestamp), documentCount: documentCount, kind: kind
-        });
+        Anchor storage slot = _anchors[msg.sender][root];
+        if (slot.anchoredAt != 0) revert AnchorAlreadyExists(msg.sender, root);
+        slot.anchoredAt = uint40(block.timestamp);
+        slot.documentCount = documentCount;
+        slot.kind = kind;
         emit RootAnchored(root, msg.sender, issuerId, kind, documentCount);
     }
 
-    /// @notice The anchor of `root` (anchoredAt is 0 when it was never anchored).
-    function anchorOf(bytes32 root) external view returns (Anchor memory) {
-        return _anchors[root];
+    /// @notice The anchor of `root` by `key` (anchoredAt is 0 when `key` never anchored it).
+    function anchorOf(address key, bytes32 root) external view returns (Anchor memory) {
+        return _anchors[key][root];
     }
 
     // ---------------------------------------------------------------- revocation
 
     /**
-     * @notice Revokes document `index` of batch `root` for `reason`, optionally naming the leaf of
-     * the document that replaces it (for a clerical error or a superseded document).
+     * @notice Revokes document `index` of batch (`key`, `root`) for `reason`, optionally naming the
+     * leaf of the document that replaces it (for a clerical error or a superseded document).
      *
      * Requirements: the caller is a key of the batch's issuer valid now, or the issuer's accreditor,
      * or the root authority; the document exists and is not yet revoked.
      *
      * Emits a {DocumentRevoked} event.
      */
-    function revoke(bytes32 root, uint256 index, Reason reason, bytes32 replacedBy) external {
-        Anchor memory batch = _requireRevoker(root);
+    function revoke(address key, bytes32 root, uint256 index, Reason reason, bytes32 replacedBy) external {
+        Anchor memory batch = _requireRevoker(key, root);
         _checkReason(reason);
-        if (index >= batch.documentCount) revert AnchorIndexOutOfRange(root, index, batch.documentCount);
+        if (index >= batch.documentCount) revert AnchorIndexOutOfRange(key, root, index, batch.documentCount);
+        mapping(uint256 word => uint256 nibbles) storage revocations = _revocations[key][root];
         uint256 shift = (index & 63) << 2;
-        uint256 word = _revocations[root][index >> 6];
-        if ((word >> shift) & 0xf != 0) revert AnchorAlreadyRevoked(root, index);
-        _revocations[root][index >> 6] = word | (uint256(uint8(reason)) << shift);
-        emit DocumentRevoked(root, index, reason, replacedBy, msg.sender);
+        uint256 word = revocations[index >> 6];
+        if ((word >> shift) & 0xf != 0) revert AnchorAlreadyRevoked(key, root, index);
+        revocations[index >> 6] = word | (uint256(uint8(reason)) << shift);
+        emit DocumentRevoked(root, key, index, reason, replacedBy, msg.sender);
     }
 
     /**
-     * @notice Revokes, for one `reason`, every document of batch `root` whose bit is set in
+     * @notice Revokes, for one `reason`, every document of batch (`key`, `root`) whose bit is set in
      * `bitmap`: bit i of word w stands for document `offset + 256 * w + i`.
      *
      * Requirements: as for {revoke}; `offset` is a multiple of 64; every document named exists
@@ -88,54 +94,51 @@ contract AnchorRegistry is IssuerRegistry, IAnchorRegistry {
      *
      * Emits a {DocumentsRevoked} event.
      */
-    function revokeMany(bytes32 root, uint256 offset, uint256[] calldata bitmap, Reason reason) external {
-        Anchor memory batch = _requireRevoker(root);
+    function revokeMany(address key, bytes32 root, uint256 offset, uint256[] calldata bitmap, Reason reason)
+        external
+    {
+        uint32 count = _requireRevoker(key, root).documentCount;
         _checkReason(reason);
         if (offset & 63 != 0) revert AnchorMisalignedOffset(offset);
-        uint256 code = uint256(uint8(reason));
-        uint256 firstGroup = offset >> 6;
-        bool any;
-        for (uint256 w = 0; w < bitmap.length; ++w) {
-            uint256 word = bitmap[w];
-            for (uint256 j = 0; j < 4 && word != 0; ++j) {
-                uint256 bits = word & 0xffffffffffffffff;
-                word >>= 64;
-                if (bits == 0) continue;
-                _revokeGroup(root, firstGroup + (w << 2) + j, bits, code, batch.documentCount);
-                any = true;
-            }
-        }
-        if (!any) revert AnchorEmptyBatch();
-        emit DocumentsRevoked(root, offset, bitmap, reason, msg.sender);
+        (uint256 problem, uint256 index) =
+            _revokeBitmap(_revocations[key][root], offset >> 6, bitmap, uint256(uint8(reason)), count);
+        if (problem == _EMPTY) revert AnchorEmptyBatch();
+        if (problem == _OUT_OF_RANGE) revert AnchorIndexOutOfRange(key, root, index, count);
+        if (problem == _ALREADY_REVOKED) revert AnchorAlreadyRevoked(key, root, index);
+        emit DocumentsRevoked(root, key, offset, bitmap, reason, msg.sender);
     }
 
-    /// @notice The revocation reason of document `index` of batch `root` (None when not revoked).
-    function revocationOf(bytes32 root, uint256 index) public view returns (Reason) {
-        return Reason((_revocations[root][index >> 6] >> ((index & 63) << 2)) & 0xf);
+    /// @notice The revocation reason of document `index` of batch (`key`, `root`) (None when not
+    /// revoked).
+    function revocationOf(address key, bytes32 root, uint256 index) public view returns (Reason) {
+        return Reason((_revocations[key][root][index >> 6] >> ((index & 63) << 2)) & 0xf);
     }
 
     // ---------------------------------------------------------------- verification
 
     /**
-     * @notice Everything a verifier needs about document `index` of batch `root`, in one call:
-     * the anchor, whether its key and issuer were accredited for its kind when it was anchored,
-     * and its revocation.
+     * @notice Everything a verifier needs about document `index` of batch (`key`, `root`), in one
+     * call: the anchor, whether its key and issuer were accredited when it was anchored (its kind
+     * was, or {anchor} would have refused it), and its revocation.
      */
-    function documentStatus(bytes32 root, uint256 index) public view returns (DocumentStatus memory status) {
-        Anchor memory batch = _anchors[root];
+    function documentStatus(address key, bytes32 root, uint256 index)
+        public
+        view
+        returns (DocumentStatus memory status)
+    {
+        Anchor memory batch = _anchors[key][root];
         if (batch.anchoredAt == 0) return status;
-        uint32 issuerId = _issuerOfKey(batch.key);
+        uint32 issuerId = _issuerOfKey(key);
         status = DocumentStatus({
             anchored: true,
             anchoredAt: batch.anchoredAt,
-            key: batch.key,
+            key: key,
             issuerId: issuerId,
             documentCount: batch.documentCount,
             kind: batch.kind,
-            keyValidAtAnchoring: _keyValidAt(batch.key, batch.anchoredAt),
+            keyValidAtAnchoring: _keyValidAt(key, batch.anchoredAt),
             issuerActiveAtAnchoring: issuerActiveAt(issuerId, batch.anchoredAt),
-            kindPermitted: _kindPermitted(issuerId, batch.kind),
-            revocation: index < batch.documentCount ? revocationOf(root, index) : Reason.None
+            revocation: index < batch.documentCount ? revocationOf(key, root, index) : Reason.None
         });
     }
 
@@ -143,42 +146,78 @@ contract AnchorRegistry is IssuerRegistry, IAnchorRegistry {
      * @notice {documentStatus} plus an on-chain check, with OpenZeppelin's {MerkleProof}, that
      * `leaf` belongs to `root` through `proof`.
      */
-    function checkDocument(bytes32 root, uint256 index, bytes32 leaf, bytes32[] calldata proof)
+    function checkDocument(address key, bytes32 root, uint256 index, bytes32 leaf, bytes32[] calldata proof)
         external
         view
         returns (bool proofValid, DocumentStatus memory status)
     {
         proofValid = MerkleProof.verifyCalldata(proof, root, leaf);
-        status = documentStatus(root, index);
+        status = documentStatus(key, root, index);
     }
 
     // ---------------------------------------------------------------- internal
 
-    function _requireRevoker(bytes32 root) private view returns (Anchor memory batch) {
-        batch = _anchors[root];
-        if (batch.anchoredAt == 0) revert AnchorUnknownRoot(root);
-        uint32 issuerId = _issuerOfKey(batch.key);
+    /// @dev What {_revokeBitmap} and {_revokeGroup} found wrong, if anything (then nothing is kept).
+    uint256 private constant _NO_PROBLEM = 0;
+    uint256 private constant _EMPTY = 1;
+    uint256 private constant _OUT_OF_RANGE = 2;
+    uint256 private constant _ALREADY_REVOKED = 3;
+
+    function _requireRevoker(address key, bytes32 root) private view returns (Anchor memory batch) {
+        batch = _anchors[key][root];
+        if (batch.anchoredAt == 0) revert AnchorUnknownRoot(key, root);
+        uint32 issuerId = _issuerOfKey(key);
         // the usual case first: a key of the batch's issuer, valid now. A suspended issuer may still
         // revoke (revoking only ever withdraws trust); a stolen key is cut off by its validity.
         if (_issuerOfKey(msg.sender) == issuerId && _keyValidAt(msg.sender, uint40(block.timestamp))) return batch;
         if (_isIssuerManager(msg.sender, issuerId)) return batch;
-        revert AnchorNotRevoker(msg.sender, root);
+        revert AnchorNotRevoker(msg.sender, key, root);
+    }
+
+    /// @dev Revokes with `code` the documents whose bits are set in `bitmap`, bit i of word w standing
+    /// for document `64 * firstGroup + 256 * w + i`. Returns the first problem and the document
+    /// index it concerns, the caller reverting on any.
+    function _revokeBitmap(
+        mapping(uint256 word => uint256 nibbles) storage revocations,
+        uint256 firstGroup,
+        uint256[] calldata bitmap,
+        uint256 code,
+        uint32 count
+    ) private returns (uint256 problem, uint256 index) {
+        problem = _EMPTY;
+        for (uint256 w = 0; w < bitmap.length; ++w) {
+            uint256 word = bitmap[w];
+            for (uint256 j = 0; j < 4 && word != 0; ++j) {
+                uint256 bits = word & 0xffffffffffffffff;
+                word >>= 64;
+                if (bits == 0) continue;
+                (problem, index) = _revokeGroup(revocations, firstGroup + (w << 2) + j, bits, code, count);
+                if (problem != _NO_PROBLEM) return (problem, index);
+            }
+        }
     }
 
     /// @dev Revokes the documents of storage word `group` (documents 64 group to 64 group + 63)
     /// whose bits are set in the 64-bit `bits`.
-    function _revokeGroup(bytes32 root, uint256 group, uint256 bits, uint256 code, uint32 count) private {
+    function _revokeGroup(
+        mapping(uint256 word => uint256 nibbles) storage revocations,
+        uint256 group,
+        uint256 bits,
+        uint256 code,
+        uint32 count
+    ) private returns (uint256 problem, uint256 index) {
         uint256 start = group << 6;
         if (start + 64 > count) {
             uint256 allowed = start >= count ? 0 : (uint256(1) << (count - start)) - 1;
             uint256 outside = bits & ~allowed;
-            if (outside != 0) revert AnchorIndexOutOfRange(root, start + _lowestBit(outside), count);
+            if (outside != 0) return (_OUT_OF_RANGE, start + _lowestBit(outside));
         }
         uint256 ones = _spreadToNibbles(bits);
-        uint256 existing = _revocations[root][group];
+        uint256 existing = revocations[group];
         uint256 clash = existing & (ones * 0xf);
-        if (clash != 0) revert AnchorAlreadyRevoked(root, start + (_lowestBit(clash) >> 2));
-        _revocations[root][group] = existing | (ones * code);
+        if (clash != 0) return (_ALREADY_REVOKED, start + (_lowestBit(clash) >> 2));
+        revocations[group] = existing | (ones * code);
+        return (_NO_PROBLEM, 0);
     }
 
     /// @dev Moves bit i of a 64-bit value to bit 4i: one revocation flag per nibble.

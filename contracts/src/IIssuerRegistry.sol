@@ -27,11 +27,13 @@ interface IIssuerRegistry {
         Suspension[] suspensions;
     }
 
-    /// @dev A signing key of an issuer and the period in which its anchors count.
+    /// @dev A signing key of an issuer and the period in which its anchors count. One slot:
+    /// 32 + 40 + 40 + 8 bits.
     struct KeyRecord {
         uint32 issuerId;
         uint40 validFrom;
         uint40 validUntil; // exclusive; type(uint40).max when open-ended
+        bool compromised; // the end of validity was a compromise cut-off, not a rotation or closure
     }
 
     /// @dev The caller may not manage issuer `issuerId` (neither its accreditor nor the root authority).
@@ -58,9 +60,16 @@ interface IIssuerRegistry {
     error RegistryZeroAddress();
     /// @dev Kind 0 is reserved; kinds run from 1 to 31.
     error RegistryInvalidKinds(uint32 kinds);
+    /// @dev `accreditor` is not accredited for every kind in the bit set `kinds`.
+    error RegistryKindsNotAccredited(address accreditor, uint32 kinds);
+    /// @dev Issuer `issuerId` already holds `identifier`; identifiers are unique in a registry.
+    error RegistryIdentifierTaken(string identifier, uint32 issuerId);
 
-    /// @dev The root authority named accreditor `account` `name` and granted it the accreditor role.
-    event AccreditorNamed(address indexed account, string name);
+    /// @dev This registry succeeds the registry at `predecessor`, whose anchors stay where they are.
+    event RegistrySucceeded(address indexed predecessor);
+    /// @dev The root authority named accreditor `account` `name`, accredited it for the bit set
+    /// `kinds`, and granted it the accreditor role.
+    event AccreditorNamed(address indexed account, string name, uint32 kinds);
     /// @dev `accreditor` accredited issuer `issuerId`.
     event IssuerAccredited(
         uint32 indexed issuerId, address indexed accreditor, string name, string identifier, uint32 kinds

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {IIssuerRegistry} from "./IIssuerRegistry.sol";
 
 /**
@@ -10,15 +10,25 @@ import {IIssuerRegistry} from "./IIssuerRegistry.sol";
  * (a rectorate, the interior ministry), accreditors accredit issuers (a university, a prefecture),
  * and issuers sign anchors with keys that are valid for a period.
  *
+ * Each accreditor is accredited for a set of document kinds and may only accredit issuers within it
+ * (the interior ministry, accredited for residence permits, cannot accredit a university for
+ * diplomas); the root authority may grant any kind.
+ *
  * What counts for a document is whether its key was accredited *when it was anchored*: old
- * diplomas stay valid after a key rotation or the closure of their issuer, while a compromised key
- * or a suspended issuer is cut off from the (possibly back-dated) time of compromise.
+ * diplomas stay valid after a key rotation, the closure of their issuer or the narrowing of its
+ * kinds, while a compromised key or a suspended issuer is cut off from the (possibly back-dated)
+ * time of compromise.
+ *
+ * The root role (DEFAULT_ADMIN_ROLE) follows OpenZeppelin's {AccessControlDefaultAdminRules}: one
+ * holder, handed over in two steps with a delay. A registry may name the registry it succeeds.
  */
-contract IssuerRegistry is AccessControl, IIssuerRegistry {
+contract IssuerRegistry is AccessControlDefaultAdminRules, IIssuerRegistry {
     /// @notice Role of accreditors, granted by the root authority (DEFAULT_ADMIN_ROLE).
     bytes32 public constant ACCREDITOR_ROLE = keccak256("ACCREDITOR_ROLE");
 
     uint40 internal constant _OPEN_ENDED = type(uint40).max;
+    /// @dev Kinds 1 to 31: the root authority's accreditation.
+    uint32 internal constant _ALL_KINDS = 0xFFFFFFFE;
 
     /// @dev Read on every anchor: kept in a single storage slot.
     struct IssuerState {
@@ -33,20 +43,36 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
         string identifier;
     }
 
+    struct AccreditorInfo {
+        string name;
+        uint32 kinds; // bit k set: the accreditor may accredit issuers for kind k
+    }
+
+    address private immutable _predecessor;
+
     uint32 private _issuerCount;
     mapping(uint32 issuerId => IssuerState) private _issuerStates;
     mapping(uint32 issuerId => IssuerInfo) private _issuerInfos;
     mapping(uint32 issuerId => Suspension[]) private _suspensions;
     mapping(address key => KeyRecord) private _keys;
     mapping(uint32 issuerId => address[]) private _issuerKeys;
-    mapping(address accreditor => string) private _accreditorNames;
+    mapping(address accreditor => AccreditorInfo) private _accreditors;
+    mapping(string identifier => uint32 issuerId) private _issuerIds;
 
-    /// @param rootAuthority the account holding the root role (and, by default, an accreditor).
-    /// @param rootName the display name of the root authority.
-    constructor(address rootAuthority, string memory rootName) {
-        if (rootAuthority == address(0)) revert RegistryZeroAddress();
-        _grantRole(DEFAULT_ADMIN_ROLE, rootAuthority);
-        _nameAccreditor(rootAuthority, rootName);
+    /**
+     * @param initialAdminDelay the delay between beginning and accepting a transfer of the root role.
+     * @param rootAuthority the account holding the root role (and an accreditor for every kind).
+     * @param rootName the display name of the root authority.
+     * @param predecessorRegistry the registry this one succeeds, or the zero address for the first.
+     *
+     * Emits an {AccreditorNamed} event, and a {RegistrySucceeded} event when there is a predecessor.
+     */
+    constructor(uint48 initialAdminDelay, address rootAuthority, string memory rootName, address predecessorRegistry)
+        AccessControlDefaultAdminRules(initialAdminDelay, rootAuthority)
+    {
+        _predecessor = predecessorRegistry;
+        _nameAccreditor(rootAuthority, rootName, _ALL_KINDS);
+        if (predecessorRegistry != address(0)) emit RegistrySucceeded(predecessorRegistry);
     }
 
     modifier onlyIssuerManager(uint32 issuerId) {
@@ -57,19 +83,31 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
     // ---------------------------------------------------------------- accreditors
 
     /**
-     * @notice Names `account` and grants it the accreditor role.
+     * @notice Names `account`, accredits it for the kinds in the bit set `kinds` (replacing any
+     * earlier name and kinds; issuers it already accredited keep theirs) and grants it the
+     * accreditor role.
      *
-     * Requirements: the caller holds the root role; `name` is not empty.
+     * Requirements: the caller holds the root role; `name` is not empty; `kinds` is not empty and
+     * does not use bit 0.
      *
      * Emits an {AccreditorNamed} event, and may emit a {RoleGranted} event.
      */
-    function nameAccreditor(address account, string calldata name) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _nameAccreditor(account, name);
+    function nameAccreditor(address account, string calldata name, uint32 kinds)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _nameAccreditor(account, name, kinds);
     }
 
-    /// @notice The display name of accreditor `account` (empty if it was never named).
-    function accreditorName(address account) external view returns (string memory) {
-        return _accreditorNames[account];
+    /// @notice The display name and accredited kinds of accreditor `account` (empty if never named).
+    function accreditor(address account) external view returns (string memory name, uint32 kinds) {
+        AccreditorInfo storage info = _accreditors[account];
+        return (info.name, info.kinds);
+    }
+
+    /// @notice The registry this one succeeds (the zero address for the first registry).
+    function predecessor() external view returns (address) {
+        return _predecessor;
     }
 
     // ---------------------------------------------------------------- issuers
@@ -78,8 +116,9 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
      * @notice Accredits a new issuer that may certify the kinds in the bit set `kinds`.
      * @return issuerId the new issuer's id, counting from 1.
      *
-     * Requirements: the caller is an accreditor; `name` and `identifier` are not empty; `kinds`
-     * is not empty and does not use bit 0.
+     * Requirements: the caller is an accreditor; `name` and `identifier` are not empty; no issuer
+     * holds `identifier` yet; `kinds` is not empty, does not use bit 0, and lies within the
+     * caller's accredited kinds (unless the caller is the root authority).
      *
      * Emits an {IssuerAccredited} event.
      */
@@ -90,7 +129,11 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
     {
         if (bytes(name).length == 0 || bytes(identifier).length == 0) revert RegistryEmptyText();
         _checkKinds(kinds);
+        _checkKindsAccredited(msg.sender, kinds);
+        uint32 holder = _issuerIds[identifier];
+        if (holder != 0) revert RegistryIdentifierTaken(identifier, holder);
         issuerId = ++_issuerCount;
+        _issuerIds[identifier] = issuerId;
         _issuerStates[issuerId] = IssuerState({
             kinds: kinds, accreditedAt: uint40(block.timestamp), suspended: false, accreditor: msg.sender
         });
@@ -99,14 +142,18 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
     }
 
     /**
-     * @notice Changes the kinds issuer `issuerId` may certify from now on.
+     * @notice Changes the kinds issuer `issuerId` may certify from now on; documents anchored
+     * before keep counting (their kind was permitted when they were anchored).
      *
-     * Requirements: the caller is the issuer's accreditor or the root authority.
+     * Requirements: the caller is the issuer's accreditor or the root authority; `kinds` is not
+     * empty, does not use bit 0, and lies within the caller's accredited kinds (unless the caller
+     * is the root authority).
      *
      * Emits an {IssuerKindsChanged} event.
      */
     function setIssuerKinds(uint32 issuerId, uint32 kinds) external onlyIssuerManager(issuerId) {
         _checkKinds(kinds);
+        _checkKindsAccredited(msg.sender, kinds);
         _issuerStates[issuerId].kinds = kinds;
         emit IssuerKindsChanged(issuerId, kinds);
     }
@@ -160,6 +207,11 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
         return _issuerCount;
     }
 
+    /// @notice The id of the issuer holding `identifier` (0 if none).
+    function issuerByIdentifier(string calldata identifier) external view returns (uint32) {
+        return _issuerIds[identifier];
+    }
+
     /// @notice Everything about issuer `issuerId`, including its suspension history.
     function issuer(uint32 issuerId) public view returns (IssuerView memory) {
         IssuerState memory state = _requireIssuer(issuerId);
@@ -170,7 +222,7 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
             identifier: info.identifier,
             kinds: state.kinds,
             accreditor: state.accreditor,
-            accreditorName: _accreditorNames[state.accreditor],
+            accreditorName: _accreditors[state.accreditor].name,
             accreditedAt: state.accreditedAt,
             suspended: state.suspended,
             suspensions: _suspensions[issuerId]
@@ -208,14 +260,16 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
         if (validFrom == 0) validFrom = nowTs;
         if (validUntil == 0) validUntil = _OPEN_ENDED;
         if (validFrom < nowTs || validUntil <= validFrom) revert RegistryInvalidPeriod(validFrom, validUntil);
-        _keys[key] = KeyRecord({issuerId: issuerId, validFrom: validFrom, validUntil: validUntil});
+        _keys[key] =
+            KeyRecord({issuerId: issuerId, validFrom: validFrom, validUntil: validUntil, compromised: false});
         _issuerKeys[issuerId].push(key);
         emit KeyAdded(issuerId, key, validFrom, validUntil);
     }
 
     /**
      * @notice Ends the validity of `key` at `validUntil`: now for a rotation or a closure, or a
-     * past time for a compromise, so that anchors made with the stolen key stop counting.
+     * past time for a compromise, so that anchors made with the stolen key stop counting. Once
+     * marked `compromised`, a key stays marked.
      *
      * Requirements: the caller is the accreditor of the key's issuer or the root authority;
      * `validUntil` is not in the future, not before the key's start, and shortens its period.
@@ -231,6 +285,7 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
             revert RegistryInvalidPeriod(record.validFrom, validUntil);
         }
         record.validUntil = validUntil;
+        if (compromised) record.compromised = true;
         emit KeyValidityEnded(issuerId, key, validUntil, compromised);
     }
 
@@ -269,10 +324,6 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
         return _keys[key].issuerId;
     }
 
-    function _kindPermitted(uint32 issuerId, uint8 kind) internal view returns (bool) {
-        return kind != 0 && kind <= 31 && (_issuerStates[issuerId].kinds >> kind) & 1 == 1;
-    }
-
     function _isIssuerManager(address account, uint32 issuerId) internal view returns (bool) {
         return (_issuerStates[issuerId].accreditor == account && hasRole(ACCREDITOR_ROLE, account))
             || hasRole(DEFAULT_ADMIN_ROLE, account);
@@ -292,11 +343,18 @@ contract IssuerRegistry is AccessControl, IIssuerRegistry {
         if (kinds == 0 || kinds & 1 == 1) revert RegistryInvalidKinds(kinds);
     }
 
-    function _nameAccreditor(address account, string memory name) private {
+    /// @dev The root authority may grant any kinds; an accreditor only those it is accredited for.
+    function _checkKindsAccredited(address account, uint32 kinds) private view {
+        if (hasRole(DEFAULT_ADMIN_ROLE, account)) return;
+        if (kinds & ~_accreditors[account].kinds != 0) revert RegistryKindsNotAccredited(account, kinds);
+    }
+
+    function _nameAccreditor(address account, string memory name, uint32 kinds) private {
         if (account == address(0)) revert RegistryZeroAddress();
         if (bytes(name).length == 0) revert RegistryEmptyText();
-        _accreditorNames[account] = name;
+        _checkKinds(kinds);
+        _accreditors[account] = AccreditorInfo({name: name, kinds: kinds});
         _grantRole(ACCREDITOR_ROLE, account);
-        emit AccreditorNamed(account, name);
+        emit AccreditorNamed(account, name, kinds);
     }
 }
