@@ -7,11 +7,11 @@ PORT ?= 8000
 export PORT
 export SCEAU_KEY_PASSPHRASE ?= demo-passphrase
 
-.PHONY: install test run lint bench clean chromium
+.PHONY: install test run lint bench clean chromium debs
 
 CHROMIUM := /usr/bin/chromium
 
-install: $(VENV)/.installed node_modules/.installed chromium
+install: $(VENV)/.installed node_modules/.installed chromium debs
 
 # Debian's Chromium for the browser tests (Playwright drives it; it cannot download browsers here).
 chromium:
@@ -20,6 +20,15 @@ chromium:
 	  (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
 	elif command -v sudo >/dev/null; then sudo apt-get install -y -q chromium >/dev/null; \
 	else echo "Debian's chromium is missing and cannot be installed without root: the browser tests will be skipped"; fi
+
+# Debian's qpdf and Ghostscript: real PDF producers the certified-PDF tests certify and verify.
+DEBS := qpdf ghostscript
+debs:
+	@if command -v qpdf >/dev/null && command -v gs >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q $(DEBS) >/dev/null || \
+	  (apt-get update -q >/dev/null && apt-get install -y -q $(DEBS) >/dev/null); \
+	elif command -v sudo >/dev/null; then sudo apt-get install -y -q $(DEBS) >/dev/null; \
+	else echo "qpdf and ghostscript are missing and cannot be installed without root: the PDF producer tests will fail"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -2,17 +2,20 @@
 adding the receipt as an attachment and the seal as a printable stamp annotation on page 1.
 
 The QR code is drawn as vector squares in the annotation's appearance stream: sharp at any zoom
-and on any printer, with no image codec involved."""
+and on any printer, with no image codec involved. Where the seal goes, how it is drawn and the
+seal text it carries are shared with the verifier (`verifier.pdf`), which redraws the seal and
+accepts nothing else."""
 
 from __future__ import annotations
 
+import hashlib
 from io import BytesIO
 from typing import Any
 
-import segno
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
+    ByteStringObject,
     DecodedStreamObject,
     DictionaryObject,
     FloatObject,
@@ -22,81 +25,86 @@ from pypdf.generic import (
 )
 
 from verifier.errors import DocumentError
-from verifier.pdf import RECEIPT_NAME, SEAL_NAME, is_pdf
+from verifier.pdf import (
+    RECEIPT_NAME,
+    SEAL_CONTENTS,
+    SEAL_FLAGS,
+    SEAL_MARGIN,
+    SEAL_NAME,
+    SEAL_POSITIONS,
+    SEAL_SIZE,
+    SEAL_TEXT_KEY,
+    is_pdf,
+    qr_drawing,
+    seal_rect,
+)
 from verifier.receipt import Receipt
 
-POSITIONS = ("bottom-right", "bottom-left", "top-right", "top-left")
-MARGIN = 24.0
-
-
-def qr_drawing(text: str, size: float) -> bytes:
-    """PDF drawing operators for the QR code of `text`, `size` points wide, quiet zone included."""
-    qr = segno.make(text, error="m", micro=False)
-    matrix = [list(row) for row in qr.matrix]
-    modules = len(matrix) + 8  # four modules of quiet zone on each side
-    unit = size / modules
-    ops = [b"q 1 1 1 rg 0 0 %.3f %.3f re f 0 0 0 rg" % (size, size)]
-    for y, row in enumerate(matrix):
-        x = 0
-        while x < len(row):  # one rectangle per horizontal run of dark modules
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                px, py = (start + 4) * unit, size - (y + 5) * unit
-                ops.append(b"%.3f %.3f %.3f %.3f re" % (px, py, (x - start) * unit, unit))
-            else:
-                x += 1
-    ops.append(b"f Q")
-    return b"\n".join(ops)
+POSITIONS = SEAL_POSITIONS
+MARGIN = SEAL_MARGIN
+__all__ = ["MARGIN", "POSITIONS", "certify", "certify_and_seal", "qr_drawing"]
 
 
 def certify_and_seal(
-    original: bytes, receipt: Receipt, private_key: Any, anchored_at: int, *, position: str = "bottom-right"
+    original: bytes,
+    receipt: Receipt,
+    private_key: Any,
+    anchored_at: int,
+    *,
+    fields: dict[str, str] | None = None,
+    position: str = "bottom-right",
+    verifier_url: str | None = None,
 ) -> bytes:
-    """The certified copy, its QR carrying the receipt's seal signed with the issuer's `private_key`."""
-    from verifier.seal import make_seal
+    """The certified copy, its QR carrying the receipt's seal signed with the issuer's `private_key`
+    and showing `fields` (the displayed fields anchored with the document: a printed copy is then
+    checkable against its own words). With `verifier_url`, the QR is a link a phone camera opens."""
+    from verifier.seal import make_seal, seal_url
 
-    return certify(original, receipt, make_seal(receipt, {}, private_key, anchored_at).encode(), position=position)
+    text = make_seal(receipt, fields or {}, private_key, anchored_at).encode()
+    return certify(original, receipt, seal_url(verifier_url, text) if verifier_url else text, position=position)
 
 
-def certify(
-    original: bytes, receipt: Receipt, seal_text: str, *, position: str = "bottom-right", size: float = 96.0
-) -> bytes:
+def certify(original: bytes, receipt: Receipt, seal_text: str, *, position: str = "bottom-right") -> bytes:
     """The certified copy of `original`, which must be the document `receipt` certifies."""
-    import hashlib
-
     if not is_pdf(original):
         raise DocumentError("only PDF documents can be certified as PDF")
     if hashlib.sha256(original).digest() != receipt.document.sha256:
         raise DocumentError("the receipt is for another document")
-    if position not in POSITIONS:
-        raise DocumentError(f"seal position must be one of {', '.join(POSITIONS)}")
-    reader = PdfReader(BytesIO(original))
-    box = reader.pages[0].mediabox
-    left = float(box.left) + MARGIN if position.endswith("left") else float(box.right) - MARGIN - size
-    bottom = float(box.bottom) + MARGIN if position.startswith("bottom") else float(box.top) - MARGIN - size
-    writer = PdfWriter(BytesIO(original), incremental=True)
+    if position not in SEAL_POSITIONS:
+        raise DocumentError(f"seal position must be one of {', '.join(SEAL_POSITIONS)}")
+    if not seal_text.isascii():  # read back the same by every PDF reader (no text encoding involved)
+        raise DocumentError("the seal text must be ASCII")
+    # pypdf appends the update right after the last byte: after a stray last line with no line
+    # break ("garbage" after %%EOF), the first object would be glued to it.
+    base = original if original.endswith((b"\n", b"\r")) else original + b"\n"
+    reader = PdfReader(BytesIO(base))
+    left, bottom, right, top = seal_rect(reader.pages[0].mediabox, position)
+    writer = PdfWriter(BytesIO(base), incremental=True)
+    # pypdf numbers new objects after the last object it cloned, not from the trailer's /Size: the
+    # number of the original's last cross-reference stream (never cloned) would be given again,
+    # and readers would resolve it to the wrong object. Skip to /Size (None slots are not written).
+    size = int(reader.trailer.get("/Size", 0))
+    writer._objects.extend([None] * max(0, size - 1 - len(writer._objects)))
     writer.add_attachment(RECEIPT_NAME, receipt.to_json().encode())
     appearance = DecodedStreamObject()
-    appearance.set_data(qr_drawing(seal_text, size))
+    appearance.set_data(qr_drawing(seal_text, SEAL_SIZE))
     appearance.update(
         {
             NameObject("/Type"): NameObject("/XObject"),
             NameObject("/Subtype"): NameObject("/Form"),
-            NameObject("/BBox"): ArrayObject([FloatObject(0), FloatObject(0), FloatObject(size), FloatObject(size)]),
+            NameObject("/BBox"): ArrayObject([FloatObject(v) for v in (0, 0, SEAL_SIZE, SEAL_SIZE)]),
         }
     )
     annotation = DictionaryObject(
         {
             NameObject("/Type"): NameObject("/Annot"),
             NameObject("/Subtype"): NameObject("/Stamp"),
-            NameObject("/Rect"): ArrayObject(
-                [FloatObject(left), FloatObject(bottom), FloatObject(left + size), FloatObject(bottom + size)]
-            ),
+            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (left, bottom, right, top)]),
             NameObject("/NM"): TextStringObject(SEAL_NAME),
-            NameObject("/Contents"): TextStringObject("Sceau seal: scan to verify / scanner pour vérifier"),
-            NameObject("/F"): NumberObject(4 | 128),  # print, locked
+            NameObject("/Contents"): TextStringObject(SEAL_CONTENTS),
+            # a hex string: the seal's text (Base45 has %) never spells a %%EOF marker in the file
+            NameObject(SEAL_TEXT_KEY): ByteStringObject(seal_text.encode("ascii")),
+            NameObject("/F"): NumberObject(SEAL_FLAGS),
             NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(appearance)}),
         }
     )
