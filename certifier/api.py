@@ -260,7 +260,9 @@ def _json_documents(record: keystore.IssuerKey) -> list[NewDocument]:
         if not isinstance(entry, dict):
             problems.add(where, "must be an object")
             continue
-        check_keys(entry, where, {"sha256", "kind", "validFrom", "validUntil", "reference"}, {"sha256"}, problems)
+        check_keys(
+            entry, where, {"sha256", "kind", "validFrom", "validUntil", "reference", "fields"}, {"sha256"}, problems
+        )
         item = _new_document(
             record,
             problems,
@@ -270,6 +272,7 @@ def _json_documents(record: keystore.IssuerKey) -> list[NewDocument]:
             entry.get("validUntil"),
             entry.get("reference"),
             parse_sha256(entry.get("sha256"), f"{where}.sha256", problems) if "sha256" in entry else None,
+            fields=entry.get("fields"),
         )
         if item:
             items.append(item)
@@ -287,6 +290,7 @@ def _new_document(
     reference: Any,
     sha256: bytes | None,
     filename: str | None = None,
+    fields: Any = None,
 ) -> NewDocument | None:
     kind_code = parse_kind(kind, f"{where}.kind", problems, record.kinds)
     start = parse_date(valid_from, f"{where}.validFrom", problems, end_of_day=False)
@@ -296,14 +300,32 @@ def _new_document(
         problems.add(f"{where}.validUntil", "must be after validFrom")
     if reference is not None and (not isinstance(reference, str) or len(reference) > 200):
         problems.add(f"{where}.reference", "must be a string of at most 200 characters")
+    displayed = _parse_fields(fields, f"{where}.fields", problems)
     if sha256 is None or kind_code is None:
         return None
-    return NewDocument(sha256, kind_code, start, until or 0, reference, None, filename)
+    return NewDocument(sha256, kind_code, start, until or 0, reference, None, filename, displayed)
+
+
+def _parse_fields(value: Any, where: str, problems: Problems) -> dict[str, str] | None:
+    """The displayed fields printed on the document, bound on chain and shown by its seal."""
+    from verifier.errors import InvalidFields
+    from verifier.fields import normalise
+
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.add(where, 'must be an object of texts, e.g. {"holder": "Jeanne Martin", "degree": "Master"}')
+        return None
+    try:
+        return normalise(value) or None
+    except InvalidFields as exc:
+        problems.add(where, str(exc))
+        return None
 
 
 def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument], list[tuple[Path, bytes]]]:
     problems = Problems()
-    for key in sorted(set(request.form) - {"kind", "validFrom", "validUntil", "reference"}):
+    for key in sorted(set(request.form) - {"kind", "validFrom", "validUntil", "reference", "fields"}):
         problems.add(key, "unknown field")
     for key in sorted(set(request.files) - {"file"}):
         problems.add(key, "unknown file field (send documents as 'file')")
@@ -313,6 +335,14 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
     references = request.form.getlist("reference")
     if references and len(references) != len(uploads):
         problems.add("reference", f"give one per file ({len(uploads)}), or none")
+    fields: Any = None
+    if "fields" in request.form:
+        if len(uploads) != 1:
+            problems.add("fields", "describes one document: send exactly one file with it (a roster for a cohort)")
+        try:
+            fields = json.loads(request.form["fields"])
+        except ValueError:
+            problems.add("fields", "must be a JSON object of texts")
     temps: list[tuple[Path, bytes]] = []
     items: list[NewDocument] = []
     try:
@@ -337,6 +367,7 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
                 references[i] if references and i < len(references) else None,
                 digest,
                 upload.filename,
+                fields,
             )
             if item:
                 items.append(item)
@@ -543,7 +574,7 @@ def sceau_error(exc: SceauError) -> ResponseReturnValue:
 @scoped("issue")
 def post_roster() -> ResponseReturnValue:
     """A CSV roster and a ZIP of PDFs: all rows validated, all problems reported, then one batch."""
-    from .rosters import parse_csv, read_archive
+    from .rosters import parse_csv, read_archive, roster_fields
 
     session: Session = g.session
     token: Token = g.token
@@ -578,6 +609,7 @@ def post_roster() -> ResponseReturnValue:
             f.row.reference,
             {"familyName": f.row.family_name, "givenNames": f.row.given_names, "degree": f.row.degree},
             f.row.file,
+            roster_fields(f.row),
         )
         for f in files
     ]

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from verifier.merkle import LeafValues, MerkleTree, leaf_hash
+from verifier.merkle import NO_FIELDS, LeafValues, MerkleTree, leaf_hash
 from verifier.receipt import Anchor, Receipt
 
 
@@ -29,15 +29,18 @@ class Batch:
         valid_from: int,
         valid_until: int = 0,
         salts: Sequence[bytes] | None = None,
+        fields: Sequence[bytes] | None = None,
     ) -> Batch:
         """Leaves for `digests`, in order (document i gets index i), each with a fresh 256-bit salt
-        unless `salts` are given (a batch rebuilt after a crash must keep its salts)."""
+        unless `salts` are given (a batch rebuilt after a crash must keep its salts), and the
+        SHA-256 of its displayed fields when `fields` gives them (see verifier.fields)."""
         if not digests:
             raise ValueError("a batch needs at least one document")
         salts = salts or [secrets.token_bytes(32) for _ in digests]
+        bound = fields or [NO_FIELDS] * len(digests)
         leaves = tuple(
-            LeafValues(digest, salt, i, kind, valid_from, valid_until)
-            for i, (digest, salt) in enumerate(zip(digests, salts, strict=True))
+            LeafValues(digest, salt, i, kind, valid_from, valid_until, f)
+            for i, (digest, salt, f) in enumerate(zip(digests, salts, bound, strict=True))
         )
         return cls.from_leaves(kind, leaves)
 

@@ -33,6 +33,13 @@ def certified_copy(ctx: ServiceContext, session: Session, doc: Document) -> byte
     _accounts[doc.issuer] = account
     anchored_at = int(ctx.w3.eth.get_block(batch.block_number)["timestamp"])
     try:
-        return certify_and_seal(original, receipt, account.key, anchored_at)
+        return certify_and_seal(
+            original,
+            receipt,
+            account.key,
+            anchored_at,
+            fields=doc.fields or {},
+            verifier_url=ctx.settings.verifier_url,
+        )
     except DocumentError as exc:
         raise Conflict(str(exc)) from None

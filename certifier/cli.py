@@ -140,18 +140,65 @@ def chain_status(as_json: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--predecessor",
+    default=None,
+    metavar="ADDRESS",
+    help="Deploy a new registry succeeding the one at ADDRESS (even if one is recorded).",
+)
+@click.option(
+    "--admin-delay",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seconds between beginning and accepting a transfer of the root role "
+    "[default: SCEAU_ADMIN_DELAY, or 0 on the dev chain and 2 days elsewhere].",
+)
 @click.option("--json", "as_json", is_flag=True)
-def deploy(as_json: bool) -> None:
+def deploy(predecessor: str | None, admin_delay: int | None, as_json: bool) -> None:
     """Deploy the registry unless it is already deployed on this chain, and record where it is."""
     from dataclasses import asdict
 
     from .deployment import deploy as do_deploy
 
-    record, created = do_deploy(_w3())
+    record, created = do_deploy(_w3(), predecessor=predecessor, admin_delay=admin_delay)
     _emit(
         as_json,
         {**asdict(record), "created": created},
-        f"{'deployed' if created else 'already deployed'}: registry {record.registry} on chain {record.chain_id}",
+        f"{'deployed' if created else 'already deployed'}: registry {record.registry} on chain {record.chain_id}"
+        + (f", succeeding {record.predecessor}" if created and record.predecessor else ""),
+    )
+
+
+# ---------------------------------------------------------------- accreditors
+
+
+@cli.group()
+def accreditor() -> None:
+    """Name accreditors (as the root authority)."""
+
+
+@accreditor.command("add")
+@click.argument("name")
+@click.argument("address")
+@click.option(
+    "--kind",
+    "kinds",
+    multiple=True,
+    required=True,
+    type=click.Choice(list(KINDS)),
+    help="Document kind it may accredit issuers for (repeatable).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def accreditor_add(name: str, address: str, kinds: tuple[str, ...], as_json: bool) -> None:
+    """Name the account ADDRESS accreditor NAME, accredited for the given kinds (naming it again
+    replaces its name and kinds)."""
+    from .issuers import name_accreditor
+
+    block = name_accreditor(_w3(), name, address, kinds)
+    _emit(
+        as_json,
+        {"name": name, "address": address, "kinds": list(kinds), "blockNumber": block},
+        f"accreditor {name!r} ({address}) may accredit issuers for: {', '.join(kinds)}",
     )
 
 
@@ -264,6 +311,14 @@ def _unlock(name: str) -> Any:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write receipts here.")
 @click.option("--certified-pdf", is_flag=True, help="Also write FILE.certified.pdf: receipt attached, seal stamped.")
 @click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A field printed on the document (holder, degree, number…), bound on chain and shown by its seal; "
+    "repeatable; for one FILE (use a roster for a cohort).",
+)
+@click.option(
     "--seal-position",
     type=click.Choice(["bottom-right", "bottom-left", "top-right", "top-left"]),
     default="bottom-right",
@@ -279,15 +334,23 @@ def issue(
     valid_until: str | None,
     out_dir: Path | None,
     certified_pdf: bool,
+    fields: tuple[str, ...],
     seal_position: str,
     as_json: bool,
     files: tuple[Path, ...],
 ) -> None:
     """Anchor FILES as one batch and write FILE.receipt.json beside each (or into --out)."""
+    from verifier.fields import fields_sha256
+
     from .deployment import current
     from .issuing import check_files, fingerprint_all, issue_files
 
     check_files(files)  # refuse bad files before asking for a passphrase or touching the chain
+    displayed = _parse_fields(fields)
+    if displayed and len(files) != 1:
+        raise click.BadParameter(
+            "fields describe one document: give one FILE (a roster for a cohort)", param_hint="--field"
+        )
     start, until = _validity(valid_from, valid_until)
     record, account = _unlock(issuer_name)
     w3 = _w3()
@@ -306,6 +369,7 @@ def issue(
         valid_until=until,
         out_dir=out_dir,
         digests=digests,
+        fields=[fields_sha256(displayed)] if displayed else None,
     )
     certified = []
     if certified_pdf:
@@ -319,7 +383,17 @@ def issue(
             if not is_pdf(data):
                 continue
             target = receipt_file.with_name(path.stem + ".certified.pdf")
-            target.write_bytes(certify_and_seal(data, receipt, account.key, anchored_at, position=seal_position))
+            target.write_bytes(
+                certify_and_seal(
+                    data,
+                    receipt,
+                    account.key,
+                    anchored_at,
+                    fields=displayed,
+                    position=seal_position,
+                    verifier_url=settings_verifier_url(),
+                )
+            )
             certified.append(str(target))
     tx = "0x" + issued.sent.transaction_hash.hex()
     _emit(
@@ -335,6 +409,27 @@ def issue(
         f"anchored {len(files)} document(s) in block {issued.sent.block_number} (tx {tx}, {issued.sent.gas_used} gas)\n"
         + "\n".join(f"  {p}" for p, _ in issued.receipts),
     )
+
+
+def _parse_fields(items: tuple[str, ...]) -> dict[str, str]:
+    """``--field NAME=VALUE`` options as displayed fields, checked as a seal will carry them."""
+    from verifier.fields import normalise
+
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--field")
+        if name.strip() in values:
+            raise click.BadParameter(f"field {name.strip()!r} given twice", param_hint="--field")
+        values[name.strip()] = value
+    return normalise(values)
+
+
+def settings_verifier_url() -> str | None:
+    """The public verifier's base URL (``SCEAU_VERIFIER_URL``): seals then hold a link any phone
+    camera opens; without it, the bare SC1: text."""
+    return os.environ.get("SCEAU_VERIFIER_URL") or None
 
 
 def _receipt_for(arg: Path) -> Receipt:
@@ -427,17 +522,13 @@ def seal(
 
     import segno
 
-    from verifier.seal import canonical_fields, make_seal
+    from verifier.fields import fields_sha256
+    from verifier.seal import canonical_fields, make_seal, seal_url
 
     from .deployment import current
     from .issuing import anchor_batch, write_receipt
 
-    values: dict[str, str] = {}
-    for item in fields:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--field")
-        values[name.strip()] = value.strip()
+    values = _parse_fields(fields)
     start, until = _validity(valid_from, valid_until)
     record, account = _unlock(issuer_name)
     w3 = _w3()
@@ -445,7 +536,9 @@ def seal(
     from .batch import Batch as MerkleBatch
 
     digest = hashlib.sha256(canonical_fields(values)).digest()
-    batch = MerkleBatch.build([digest], kind_code(kind or record.kinds[0]), start, until)
+    batch = MerkleBatch.build(
+        [digest], kind_code(kind or record.kinds[0]), start, until, fields=[fields_sha256(values)]
+    )
     sent = anchor_batch(w3, deployment, account, batch)
     [receipt] = batch.receipts(
         chain_id=deployment.chain_id,
@@ -457,7 +550,8 @@ def seal(
     )
     anchored_at = int(w3.eth.get_block(sent.block_number)["timestamp"])
     text = make_seal(receipt, values, account.key, anchored_at).encode()
-    segno.make(text, error="m", micro=False).save(str(out_png), scale=4, border=4)
+    base = settings_verifier_url()
+    segno.make(seal_url(base, text) if base else text, error="m", micro=False).save(str(out_png), scale=4, border=4)
     write_receipt(out_png.with_name(out_png.name + ".receipt.json"), receipt)
     _emit(
         as_json,
@@ -468,21 +562,28 @@ def seal(
 
 @cli.group()
 def trustlist() -> None:
-    """The trust list of accredited issuer keys, for offline checks of seals."""
+    """The signed trust list of accredited issuer keys, for offline checks of seals."""
 
 
 @trustlist.command("export")
 @click.option("--out", "out_path", type=click.Path(path_type=Path), default=None, help="File [default: stdout].")
-def trustlist_export(out_path: Path | None) -> None:
-    """Export every issuer and key the registry accredits, with validity periods and suspensions."""
+@click.option(
+    "--valid-days", type=click.FloatRange(min=0.01, max=366), default=7.0, show_default=True, help="Until next update."
+)
+def trustlist_export(out_path: Path | None, valid_days: float) -> None:
+    """Export every accreditor, issuer and key the registry accredits, with validity periods,
+    suspensions and compromise cut-offs, signed by the root authority (``SCEAU_ROOT_KEY``, or the
+    dev chain's root)."""
     from verifier.chain import ChainReader
     from verifier.trustlist import export
 
-    from .deployment import current
+    from .deployment import current, root_account, trust_anchor
     from .localchain import effective_rpc_url
 
     deployment = current(_w3())
-    text = json.dumps(export(ChainReader(effective_rpc_url(), deployment.registry)), indent=2) + "\n"
+    reader = ChainReader(effective_rpc_url(), deployment.registry)
+    body = export(reader, trust_anchor(deployment), root_account(deployment.chain_id).key, valid_days=valid_days)
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
     if out_path is None:
         click.echo(text, nl=False)
     else:

@@ -122,6 +122,7 @@ class Document(Base):
     valid_until: Mapped[int] = mapped_column(BigInteger, default=0)
     reference: Mapped[str | None] = mapped_column(String(200))
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # displayed fields bound in the leaf
     filename: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     failure: Mapped[str | None] = mapped_column(Text)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from verifier.chain import Reason
+from verifier.fields import fields_sha256
 from verifier.merkle import LeafValues
 from verifier.receipt import Receipt
 
@@ -35,6 +36,7 @@ class NewDocument:
     reference: str | None = None
     meta: dict[str, Any] | None = None
     filename: str | None = None
+    fields: dict[str, str] | None = None  # displayed fields, normalised (verifier.fields)
 
 
 def submit(session: Session, issuer: str, items: Sequence[NewDocument], actor: str) -> list[Document]:
@@ -50,6 +52,7 @@ def submit(session: Session, issuer: str, items: Sequence[NewDocument], actor: s
             reference=item.reference,
             meta=item.meta,
             filename=item.filename,
+            fields=item.fields,
             status="pending",
             created_at=now(),
         )
@@ -63,7 +66,13 @@ def submit(session: Session, issuer: str, items: Sequence[NewDocument], actor: s
 def leaf_of(doc: Document) -> LeafValues:
     assert doc.batch_index is not None
     return LeafValues(
-        bytes.fromhex(doc.sha256), bytes.fromhex(doc.salt), doc.batch_index, doc.kind, doc.valid_from, doc.valid_until
+        bytes.fromhex(doc.sha256),
+        bytes.fromhex(doc.salt),
+        doc.batch_index,
+        doc.kind,
+        doc.valid_from,
+        doc.valid_until,
+        fields_sha256(doc.fields or {}),
     )
 
 

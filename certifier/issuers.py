@@ -1,4 +1,5 @@
-"""Issuer life cycle on chain: accreditation (with funding on the dev chain), suspension, listing."""
+"""Issuer life cycle on chain: accreditors, accreditation (with funding on the dev chain),
+suspension, listing."""
 
 from __future__ import annotations
 
@@ -32,12 +33,17 @@ def create_issuer(
     """Create an issuer key; on the dev chain, fund it and (unless told not to) accredit it."""
     deployment = current(w3, base)
     kinds_mask(list(kinds))  # unknown kinds fail before anything is written
-    record = keystore.create(name, identifier or keystore.slug(name).upper(), kinds, passphrase, base)
+    identifier = identifier or keystore.slug(name).upper()
+    contract = registry_contract(w3, deployment.registry)
+    if accredit and deployment.chain_id == DEV_CHAIN_ID:
+        holder = contract.functions.issuerByIdentifier(identifier).call()
+        if holder:  # identifiers are unique in a registry: refuse before a key is written
+            raise ConfigurationError(f"issuer #{holder} already holds the identifier {identifier!r}: give another --id")
+    record = keystore.create(name, identifier, kinds, passphrase, base)
     chain_id = deployment.chain_id
     if chain_id != DEV_CHAIN_ID:
         return record  # the accreditor accredits record.address on the real chain
     root = root_account(chain_id)
-    contract = registry_contract(w3, deployment.registry)
     sender = Sender(w3, contract, root)
     sender.transfer(record.address, DEV_FUNDING_WEI, f"funding {name}")
     if not accredit:
@@ -48,6 +54,23 @@ def create_issuer(
     issuer_id = contract.events.IssuerAccredited().process_receipt(sent.receipt)[0]["args"]["issuerId"]
     sender.send(contract.functions.addKey(issuer_id, record.address, 0, 0), f"registering the key of {name}")
     return keystore.with_issuer_id(record, issuer_id, base)
+
+
+def name_accreditor(w3: Web3, name: str, address: str, kinds: tuple[str, ...], *, base: Path | None = None) -> int:
+    """As the root authority, name accreditor `address` `name` and accredit it for `kinds` (it may
+    then accredit issuers for those kinds only). Returns the block number of the transaction."""
+    deployment = current(w3, base)
+    if not Web3.is_address(address):
+        raise ConfigurationError(f"{address!r} is not an address")
+    if not name.strip():
+        raise ConfigurationError("an accreditor needs a name")
+    mask = kinds_mask(list(kinds))
+    contract = registry_contract(w3, deployment.registry)
+    sender = Sender(w3, contract, root_account(deployment.chain_id))
+    sent = sender.send(
+        contract.functions.nameAccreditor(Web3.to_checksum_address(address), name, mask), f"naming accreditor {name}"
+    )
+    return sent.block_number
 
 
 def suspend_issuer(w3: Web3, name: str, reason: str, *, since: int | None = None, base: Path | None = None) -> int:

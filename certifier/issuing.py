@@ -120,7 +120,10 @@ def issue_files(
     out_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
     digests: Sequence[bytes] | None = None,
+    fields: Sequence[bytes] | None = None,
 ) -> Issued:
+    """Anchor `paths` as one batch and write their receipts; `fields`: each document's displayed
+    fields' SHA-256 (verifier.fields), bound in its leaf."""
     if not paths:
         raise DocumentError("no files to issue")
     if out_dir is not None:
@@ -128,7 +131,7 @@ def issue_files(
             raise DocumentError(f"{out_dir}: --out must be a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
     digests = fingerprint_all(paths, progress) if digests is None else digests
-    batch = Batch.build(digests, kind, valid_from, valid_until)
+    batch = Batch.build(digests, kind, valid_from, valid_until, fields=fields)
     sent = anchor_batch(w3, deployment, account, batch)
     receipts = batch.receipts(
         chain_id=deployment.chain_id,

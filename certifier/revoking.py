@@ -18,6 +18,7 @@ from .transactions import Sender, Sent
 
 @dataclass(frozen=True)
 class Revoked:
+    key: str  # the issuer key that anchored the batch
     root: bytes
     indices: tuple[int, ...]
     sent: Sent
@@ -40,19 +41,19 @@ def revoke(
     reason: Reason,
     replaced_by: bytes | None = None,
 ) -> list[Revoked]:
-    by_root: dict[bytes, set[int]] = defaultdict(set)
-    for r in receipts:
-        by_root[r.anchor.root].add(r.document.index)
+    by_batch: dict[tuple[str, bytes], set[int]] = defaultdict(set)
+    for r in receipts:  # a batch is named by the key that anchored it and its root
+        by_batch[(Web3.to_checksum_address(r.anchor.issuer_key), r.anchor.root)].add(r.document.index)
     contract = registry_contract(w3, deployment.registry)
     sender = Sender(w3, contract, account)
     done = []
-    for root, index_set in by_root.items():
+    for (key, root), index_set in by_batch.items():
         indices = sorted(index_set)
         if len(indices) == 1:
-            call = contract.functions.revoke(root, indices[0], int(reason), replaced_by or b"\0" * 32)
+            call = contract.functions.revoke(key, root, indices[0], int(reason), replaced_by or b"\0" * 32)
         else:
             offset, words = bitmap(indices)
-            call = contract.functions.revokeMany(root, offset, words, int(reason))
+            call = contract.functions.revokeMany(key, root, offset, words, int(reason))
         sent = sender.send(call, f"revoking {len(indices)} document(s) of batch 0x{root.hex()[:16]}…")
-        done.append(Revoked(root, tuple(indices), sent))
+        done.append(Revoked(key, root, tuple(indices), sent))
     return done

@@ -44,6 +44,23 @@ class RosterRow:
     file: str
 
 
+def roster_fields(row: RosterRow) -> dict[str, str]:
+    """The words a diploma of this row prints, bound on chain and shown by its seal."""
+    from datetime import UTC, datetime
+
+    from verifier.fields import normalise
+
+    return normalise(
+        {
+            "family_name": row.family_name,
+            "given_names": row.given_names,
+            "degree": row.degree,
+            "date": datetime.fromtimestamp(row.date, UTC).strftime("%Y-%m-%d"),
+            "number": row.reference,
+        }
+    )
+
+
 @dataclass(frozen=True)
 class RosterFile:
     row: RosterRow

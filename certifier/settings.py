@@ -31,11 +31,22 @@ class Settings:
     poll_interval: float = 0.2
     #: Seconds a worker's hold on an issuer's nonce lasts unless renewed.
     lease_seconds: float = 15.0
+    #: Base URL of the public verifier page (``SCEAU_VERIFIER_URL``): seals then hold a link that
+    #: any phone camera opens (``BASE/#SC1:…``); empty: the bare ``SC1:`` text.
+    verifier_url: str | None = None
+    #: Seconds between beginning and accepting a transfer of the root role of a registry deployed
+    #: by `sceau deploy`; None: 0 on the local dev chain, 2 days elsewhere.
+    admin_delay: int | None = None
 
     def confirmations_for(self, chain_id: int) -> int:
         if self.confirmations is not None:
             return self.confirmations
         return 1 if chain_id == DEV_CHAIN_ID else 12
+
+    def admin_delay_for(self, chain_id: int) -> int:
+        if self.admin_delay is not None:
+            return self.admin_delay
+        return 0 if chain_id == DEV_CHAIN_ID else 2 * 86400
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, Any]) -> Settings:
@@ -45,6 +56,9 @@ class Settings:
             key = "SCEAU_" + f.name.upper()
             if mapping.get(key) not in (None, ""):
                 raw = mapping[key]
+                if f.type == "str | None":
+                    values[f.name] = str(raw)
+                    continue
                 kind = int if f.type in ("int", "int | None") else float
                 try:
                     values[f.name] = kind(raw)

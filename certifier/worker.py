@@ -208,12 +208,17 @@ class Worker:
         f = self.contract.functions
         if isinstance(job, Batch):
             return f.anchor(bytes.fromhex(job.root[2:]), job.document_count, job.kind)
-        root = self._root_of(job)
+        key, root = self._batch_key(job), self._root_of(job)
         if len(job.indices) == 1:
             replaced = bytes.fromhex(job.replaced_by[2:]) if job.replaced_by else b"\0" * 32
-            return f.revoke(root, job.indices[0], job.reason, replaced)
+            return f.revoke(key, root, job.indices[0], job.reason, replaced)
         offset, words = bitmap(job.indices)
-        return f.revokeMany(root, offset, words, job.reason)
+        return f.revokeMany(key, root, offset, words, job.reason)
+
+    def _batch_key(self, job: Any) -> str:
+        """The key that anchors (or anchored) the job's batch: the issuer's key, one per issuer here.
+        On chain a batch is named by (key, root)."""
+        return self.account(job.issuer).address
 
     def _root_of(self, rev: Revocation) -> bytes:
         with self.sessions() as s:
@@ -222,10 +227,11 @@ class Worker:
             return bytes.fromhex(batch.root[2:])
 
     def _done_on_chain(self, issuer: str, job: Any) -> bool:
+        key = self._batch_key(job)
         if isinstance(job, Batch):
-            key, anchored_at, *_ = self.contract.functions.anchorOf(bytes.fromhex(job.root[2:])).call()
-            return bool(anchored_at) and key == self.account(issuer).address
-        reason = self.contract.functions.revocationOf(self._root_of(job), job.indices[0]).call()
+            anchored_at, *_ = self.contract.functions.anchorOf(key, bytes.fromhex(job.root[2:])).call()
+            return bool(anchored_at)
+        reason = self.contract.functions.revocationOf(key, self._root_of(job), job.indices[0]).call()
         return bool(reason)
 
     def _fees(self, previous: tuple[int, int] | None = None) -> tuple[int, int]:
@@ -449,14 +455,15 @@ class Worker:
 
     def _adopt_from_logs(self, issuer: str, job: Any) -> bool:
         """The job is done on chain by a transaction we may not have recorded as mined: find it."""
+        key = self._batch_key(job)
         if isinstance(job, Batch):
             logs = self.contract.events.RootAnchored.get_logs(
-                argument_filters={"root": bytes.fromhex(job.root[2:])}, from_block=0
+                argument_filters={"root": bytes.fromhex(job.root[2:]), "key": key}, from_block=0
             )
         else:
-            root = self._root_of(job)
-            logs = list(self.contract.events.DocumentRevoked.get_logs(argument_filters={"root": root}, from_block=0))
-            logs += list(self.contract.events.DocumentsRevoked.get_logs(argument_filters={"root": root}, from_block=0))
+            batch = {"root": self._root_of(job), "key": key}
+            logs = list(self.contract.events.DocumentRevoked.get_logs(argument_filters=batch, from_block=0))
+            logs += list(self.contract.events.DocumentsRevoked.get_logs(argument_filters=batch, from_block=0))
         if not logs:
             return False  # state without logs (node restarted from a state file): wait for the next pass
         receipt = self.w3.eth.get_transaction_receipt(logs[-1]["transactionHash"])

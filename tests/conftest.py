@@ -62,6 +62,15 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         os.environ.update(saved)
 
 
+def verifier_for(url: str, deployment: Any) -> Any:
+    """A Verifier trusting exactly `deployment`'s registry, reading `url`."""
+    from certifier.deployment import trust_anchor
+    from verifier.anchors import TrustAnchors
+    from verifier.service import Verifier
+
+    return Verifier(TrustAnchors((trust_anchor(deployment),), "the test deployment"), url)
+
+
 def unique(prefix: str) -> str:
     return f"{prefix} {next(_names)}"
 
@@ -96,7 +105,8 @@ def run_sceau(
 def issuer(chain: Chain, sceau: Any) -> str:
     """A freshly created and accredited diploma issuer."""
     name = unique("Université de Test")
-    result = sceau("issuer", "create", name, "--kind", "diploma", "--kind", "transcript", "--id", "0751717J")
+    identifier = unique("0751717J").replace(" ", "-")  # identifiers are unique in a registry
+    result = sceau("issuer", "create", name, "--kind", "diploma", "--kind", "transcript", "--id", identifier)
     assert result.exit_code == 0, result.output
     return name
 

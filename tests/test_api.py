@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Chain, Service
+from tests.conftest import Chain, Service, verifier_for
 from verifier.receipt import Receipt
-from verifier.service import reader_for
 from verifier.verify import verify_document
 
 
@@ -34,7 +33,7 @@ def confirmed_receipt(service: Service, headers: dict[str, str], doc_id: str) ->
 
 
 def verdict(chain: Chain, digest: bytes, receipt: Receipt) -> str:
-    return verify_document(digest, receipt, reader_for(chain.url, receipt.registry)).outcome.value
+    return verify_document(digest, receipt, verifier_for(chain.url, chain.deployment)).outcome.value
 
 
 def doc_count(service: Service) -> int:

@@ -60,15 +60,16 @@ def test_a_receipt_for_another_file(issued: list[Path]) -> None:
     assert verdict["verdict"] == "tampered" and "another document" in verdict["checks"][0]["detail"]
 
 
-def test_a_receipt_for_another_chain(issued: list[Path], tmp_path: Path) -> None:
+def test_a_receipt_for_a_chain_the_verifier_does_not_trust(issued: list[Path], tmp_path: Path) -> None:
     receipt = json.loads(issued[0].with_name(issued[0].name + ".receipt.json").read_text())
     receipt["chainId"] = 11155111
     other = tmp_path / "other.receipt.json"
     other.write_text(json.dumps(receipt))
     proc = run_sceau("verify", issued[0], "--receipt", other, "--json")
-    assert proc.returncode == 4
+    assert proc.returncode == 1
     verdict = json.loads(proc.stdout)
-    assert verdict["verdict"] == "error" and "chain 11155111 is expected" in verdict["error"]
+    assert verdict["verdict"] == "untrusted_issuer"
+    assert "on chain 11155111, which is not one of this verifier's trust anchors" in verdict["checks"][-1]["detail"]
 
 
 def test_truncated_receipt(issued: list[Path], tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ def test_drop_a_certified_pdf_and_read_authentique(page: Any, server: str, certi
     headline = page.locator("#headline")
     headline.wait_for()
     assert "authentique" in headline.inner_text() and issuer in headline.inner_text()
-    assert page.locator(".check.ok").count() == 7 and page.locator(".check.ko").count() == 0
+    assert page.locator(".check.ok").count() == 8 and page.locator(".check.ko").count() == 0
     shot(page, "verifier-valid-fr")
 
 

@@ -22,6 +22,10 @@ def verify(sceau: Any, path: Path, *args: str | Path) -> tuple[int, dict[str, An
     return result.exit_code, json.loads(result.output)
 
 
+def checks_detail(verdict: dict[str, Any]) -> dict[str, str]:
+    return {c["id"]: c["detail"] for c in verdict["checks"]}
+
+
 def checks(verdict: dict[str, Any]) -> dict[str, bool | None]:
     return {c["id"]: c["ok"] for c in verdict["checks"]}
 
@@ -35,8 +39,16 @@ def test_issue_a_cohort_then_verify_each_diploma(sceau: Any, issuer: str, tmp_pa
         code, verdict = verify(sceau, doc)
         assert code == 0 and verdict["verdict"] == "valid"
         assert all(checks(verdict).values())
-        assert list(checks(verdict)) == ["integrity", "merkle_proof", "anchor", "issuer", "revocation", "expiry"]
-        assert verdict["issuer"]["name"] == issuer and verdict["issuer"]["identifier"] == "0751717J"
+        assert list(checks(verdict)) == [
+            "integrity",
+            "merkle_proof",
+            "trust_anchor",
+            "anchor",
+            "issuer",
+            "revocation",
+            "expiry",
+        ]
+        assert verdict["issuer"]["name"] == issuer and verdict["issuer"]["identifier"].startswith("0751717J-")
         assert verdict["anchor"]["transactionHash"] == out["transactionHash"]
 
 
@@ -50,10 +62,12 @@ def test_human_output_gives_the_verdict_then_every_check(sceau: Any, issuer: str
     assert [ln.split(":")[0].strip() for ln in lines[1:]] == [
         "✔ integrity",
         "✔ merkle_proof",
+        "✔ trust_anchor",
         "✔ anchor",
         "✔ issuer",
         "✔ revocation",
         "✔ expiry",
+        "trust anchor",  # what the verdict rests on
     ]
 
 
@@ -181,7 +195,7 @@ def test_suspended_issuer_stops_anchoring_and_back_dated_anchors_become_untruste
     assert result.exit_code == 0, result.output
     assert verify(sceau, before)[0] == 0
     code, verdict = verify(sceau, forged)
-    assert code == 1 and verdict["verdict"] == "untrusted_issuer" and "suspended" in verdict["checks"][3]["detail"]
+    assert code == 1 and verdict["verdict"] == "untrusted_issuer" and "suspended" in checks_detail(verdict)["issuer"]
     [late] = write_docs(tmp_path / "c", 1)
     result = sceau("issue", "--issuer", name, late)
     assert result.exit_code == 1 and "RegistryIssuerSuspended" in result.output
@@ -209,12 +223,34 @@ def test_issuer_names_are_unique_and_kinds_checked(sceau: Any, issuer: str) -> N
     assert result.exit_code == 2 and "spaceship" in result.output
 
 
+def test_the_root_names_an_accreditor_for_some_kinds(sceau: Any, chain: Chain) -> None:
+    from eth_account import Account
+
+    from verifier.kinds import kinds_mask
+
+    address = Account.create().address
+    result = sceau("accreditor", "add", "Ministère de l'Intérieur", address, "--kind", "residence_permit", "--json")
+    assert result.exit_code == 0, result.output
+    name, kinds = chain.registry.functions.accreditor(address).call()
+    assert (name, kinds) == ("Ministère de l'Intérieur", kinds_mask(["residence_permit"]))
+    result = sceau("accreditor", "add", "Nobody", "0x1234", "--kind", "diploma")
+    assert result.exit_code == 1 and "not an address" in result.output
+
+
+def test_an_identifier_already_held_is_refused_before_a_key_is_made(sceau: Any) -> None:
+    uai = unique("0131842G-cli").replace(" ", "-")  # not a prefix the contract tests use
+    assert sceau("issuer", "create", unique("Université A"), "--kind", "diploma", "--id", uai).exit_code == 0
+    result = sceau("issuer", "create", unique("Université B"), "--kind", "diploma", "--id", uai)
+    assert result.exit_code == 1 and f"already holds the identifier {uai!r}" in result.output
+
+
 def test_every_command_has_help(sceau: Any) -> None:
     for args in (
         ["--help"],
         ["chain", "up", "--help"],
         ["chain", "down", "--help"],
         ["deploy", "--help"],
+        ["accreditor", "add", "--help"],
         ["issuer", "create", "--help"],
         ["issuer", "suspend", "--help"],
         ["issuer", "list", "--help"],

@@ -10,9 +10,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from tests.conftest import Chain, Service
+from tests.conftest import Chain, Service, verifier_for
 from tests.pdfs import diploma_pdf
-from verifier.service import verify_bytes
 
 HEADER = "reference,family_name,given_names,degree,date,file\n"
 
@@ -68,7 +67,7 @@ def test_submit_a_cohort_revoke_one_and_download_certified_copies(service: Servi
     pdf = client.get(f"/console/documents/{doc_ids[0]}/certified.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert "sceau-receipt.json" in PdfReader(io.BytesIO(pdf.data)).attachments
-    assert verify_bytes(pdf.data, None, chain.url).outcome.value == "valid"
+    assert verifier_for(chain.url, chain.deployment).verify_bytes(pdf.data, None).outcome.value == "valid"
     receipt = client.get(f"/console/documents/{doc_ids[0]}/receipt")
     assert receipt.status_code == 200 and "attachment" in receipt.headers["Content-Disposition"]
 
@@ -77,7 +76,7 @@ def test_submit_a_cohort_revoke_one_and_download_certified_copies(service: Servi
     )
     assert "revocation of" in response.text and "queued (fraud)" in response.text
     service.worker().run_until_idle()
-    assert verify_bytes(pdf.data, None, chain.url).outcome.value == "revoked"
+    assert verifier_for(chain.url, chain.deployment).verify_bytes(pdf.data, None).outcome.value == "revoked"
 
 
 def test_forms_without_the_csrf_token_are_refused(service: Service, issuer: str) -> None:
@@ -109,4 +108,4 @@ def test_the_api_serves_certified_copies_too(service: Service, chain: Chain, iss
     service.worker().run_until_idle()
     pdf = service.client.get(f"/api/v1/documents/{doc_id}/certified.pdf", headers=auth)
     assert pdf.status_code == 200 and pdf.data.startswith(data)
-    assert verify_bytes(pdf.data, None, chain.url).outcome.value == "valid"
+    assert verifier_for(chain.url, chain.deployment).verify_bytes(pdf.data, None).outcome.value == "valid"

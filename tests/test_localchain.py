@@ -56,6 +56,9 @@ def test_deployment_record_refuses_an_endpoint_of_another_chain(tmp_path: Path) 
                 "block_number": 1,
                 "root_authority": "0x" + "33" * 20,
                 "rpc_url": "https://sepolia.example",
+                "genesis_hash": "0x" + "44" * 32,
+                "predecessor": None,
+                "root_name": "Ministère",
             }
         )
     )

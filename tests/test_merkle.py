@@ -33,13 +33,14 @@ def oz(values: list[list[object]], checks: list[dict[str, object]]) -> dict[str,
 
 
 def batch(n: int) -> Batch:
-    return Batch.build([os.urandom(32) for _ in range(n)], 1, 1_780_000_000, 1_900_000_000)
+    fields = [os.urandom(32) if i % 2 else bytes(32) for i in range(n)]  # some documents bind displayed fields
+    return Batch.build([os.urandom(32) for _ in range(n)], 1, 1_780_000_000, 1_900_000_000, fields=fields)
 
 
 def test_abi_encoding_of_a_leaf_matches_eth_abi() -> None:
-    v = LeafValues(os.urandom(32), os.urandom(32), 7, 2, 1_780_000_000, 2**64 - 1)
+    v = LeafValues(os.urandom(32), os.urandom(32), 7, 2, 1_780_000_000, 2**64 - 1, os.urandom(32))
     assert v.abi_encode() == encode(
-        list(LEAF_ENCODING), [v.sha256, v.salt, v.index, v.kind, v.valid_from, v.valid_until]
+        list(LEAF_ENCODING), [v.sha256, v.salt, v.index, v.kind, v.valid_from, v.valid_until, v.fields_sha256]
     )
 
 
@@ -61,6 +62,15 @@ def test_openzeppelin_rejects_a_proof_for_altered_values() -> None:
     v, h = b.leaves[2], b.hashes[2]
     altered = v.as_list()
     altered[5] = 0  # try to remove the expiry date
+    checks = [{"root": "0x" + b.root.hex(), "value": altered, "proof": ["0x" + p.hex() for p in b.tree.proof(h)]}]
+    assert oz([x.as_list() for x in b.leaves], checks)["verdicts"] == [False]
+
+
+def test_openzeppelin_rejects_a_proof_for_swapped_displayed_fields() -> None:
+    b = batch(5)
+    v, h = b.leaves[1], b.hashes[1]
+    altered = v.as_list()
+    altered[6] = "0x" + os.urandom(32).hex()  # the fields printed on a forged paper
     checks = [{"root": "0x" + b.root.hex(), "value": altered, "proof": ["0x" + p.hex() for p in b.tree.proof(h)]}]
     assert oz([x.as_list() for x in b.leaves], checks)["verdicts"] == [False]
 

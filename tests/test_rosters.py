@@ -9,9 +9,8 @@ import os
 import zipfile
 from typing import Any
 
-from tests.conftest import Chain, Service
+from tests.conftest import Chain, Service, verifier_for
 from verifier.receipt import Receipt
-from verifier.service import reader_for
 from verifier.verify import verify_document
 
 HEADER = "reference,family_name,given_names,degree,date,file\n"
@@ -63,7 +62,7 @@ def test_a_cohort_becomes_one_batch_and_every_diploma_verifies(service: Service,
         receipt = Receipt.from_json(service.client.get(f"/api/v1/documents/{d['id']}/receipt", headers=auth).data)
         assert receipt.document.valid_from == 1782864000  # 2026-07-01, the diploma's date
         digest = hashlib.sha256(pdfs[f"master/{i:03}.pdf"]).digest()
-        assert verify_document(digest, receipt, reader_for(chain.url, receipt.registry)).outcome.value == "valid"
+        assert verify_document(digest, receipt, verifier_for(chain.url, chain.deployment)).outcome.value == "valid"
 
 
 def test_a_semicolon_excel_roster_with_bom_is_read(service: Service, issuer: str) -> None:

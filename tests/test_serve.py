@@ -33,6 +33,7 @@ def test_post_verify_answers_the_cli_verdict_json(chain: Chain, sceau: Any, issu
     assert [c["id"] for c in body["checks"]] == [
         "integrity",
         "merkle_proof",
+        "trust_anchor",
         "anchor",
         "issuer",
         "revocation",
@@ -73,7 +74,7 @@ def test_sceau_serve_runs_gunicorn_and_verifies(chain: Chain, sceau: Any, issuer
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(base + "/healthz", timeout=1).json() == {"status": "ok"}:
+                if requests.get(base + "/healthz", timeout=1).json()["status"] == "ok":
                     break
             except requests.ConnectionError:
                 pass

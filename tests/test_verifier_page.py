@@ -70,7 +70,7 @@ def test_an_authentic_certified_pdf_reads_in_plain_french(client: Any, certified
     assert response.status_code == 200
     html = response.text
     assert f"Diplôme authentique, délivré par {issuer} le 01/07/2026" in html
-    assert html.count('class="check ok"') == 7  # certified_pdf + the six checks
+    assert html.count('class="check ok"') == 8  # certified_pdf, trust_anchor + the six checks
     assert "Chaîne d'accréditation" in html and "Local development root authority" in html
     assert re.search(r"<code>0x[0-9a-f]{64}</code>", html)  # the anchoring transaction
 

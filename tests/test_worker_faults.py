@@ -19,9 +19,8 @@ from sqlalchemy import select
 
 from certifier.db import AuditEntry, Batch, Document, Transaction
 from certifier.faults import CHECKPOINTS
-from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique
+from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique, verifier_for
 from verifier.receipt import Receipt
-from verifier.service import reader_for
 from verifier.verify import verify_document
 
 
@@ -51,7 +50,9 @@ def assert_exactly_once(
     assert len(anchors) == 1, "the batch was anchored more than once"
     for doc_id, digest in zip(ids, digests, strict=True):
         receipt = Receipt.from_json(service.client.get(f"/api/v1/documents/{doc_id}/receipt", headers=auth).data)
-        assert verify_document(digest, receipt, reader_for(chain_url, receipt.registry)).outcome.value == "valid"
+        assert (
+            verify_document(digest, receipt, verifier_for(chain_url, service.ctx.deployment)).outcome.value == "valid"
+        )
     return batches[0]
 
 

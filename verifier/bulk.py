@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .chain import ChainReader, DocumentStatus, IssuerInfo, _status
+from .abi import checksummed
+from .anchors import TrustAnchor
+from .chain import ChainReader, _status
 from .errors import DocumentError, InvalidReceipt, SceauError
 from .hashing import sha256_bytes
 from .receipt import MAX_RECEIPT_BYTES, Receipt
-from .service import verify_certified_pdf
+from .service import Verifier
 from .verdict import Outcome, Verdict, error_verdict
 from .verify import verify_document
 
@@ -37,39 +39,32 @@ class Line:
     verdict: Verdict
 
 
-class PrefetchedReader(ChainReader):
-    """A ChainReader answering from batched reads made up front (falling back to single calls)."""
-
-    def __init__(self, rpc_url: str, registry: str) -> None:
-        super().__init__(rpc_url, registry, timeout=60)
-        self._status: dict[tuple[bytes, int, bytes], tuple[bool, DocumentStatus]] = {}
-        self._issuers: dict[int, IssuerInfo] = {}
-
-    def prefetch(self, receipts: Sequence[Receipt]) -> None:
-        keys = list({(r.anchor.root, r.document.index, r.leaf, r.proof) for r in receipts})
-        calls = [
-            self.call_request("checkDocument", root, index, leaf, list(proof)) for root, index, leaf, proof in keys
-        ]
-        check = self.functions["checkDocument"]
-        for (root, index, leaf, _), raw in zip(keys, self.rpc_batch(calls), strict=True):
+def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[str, bytes, int, bytes], Any]:
+    """The registry's answers for every receipt, in JSON-RPC batches (one eth_call each), and the
+    issuers they name put in the reader's cache."""
+    keys = list(
+        {(checksummed(r.anchor.issuer_key), r.anchor.root, r.document.index, r.leaf, r.proof) for r in receipts}
+    )
+    calls = [
+        reader.call_request("checkDocument", key, root, index, leaf, list(proof))
+        for key, root, index, leaf, proof in keys
+    ]
+    check = reader.functions["checkDocument"]
+    found: dict[tuple[str, bytes, int, bytes], Any] = {}
+    for (key, root, index, leaf, _), raw in zip(keys, reader.rpc_batch(calls), strict=True):
+        try:
             proof_valid, status = check.decode(raw)
-            self._status[(root, index, leaf)] = (bool(proof_valid), _status(status))
-        ids = sorted({s.issuer_id for _, s in self._status.values() if s.anchored})
-        issuer = self.functions["issuer"]
-        for issuer_id, raw in zip(ids, self.rpc_batch([self.call_request("issuer", i) for i in ids]), strict=True):
-            (v,) = issuer.decode(raw)
-            self._issuers[issuer_id] = IssuerInfo.from_abi(v)
-
-    def check_document(self, root: bytes, index: int, leaf: bytes, proof: list[bytes]) -> tuple[bool, DocumentStatus]:
-        found = self._status.get((root, index, leaf))
-        return found if found is not None else super().check_document(root, index, leaf, proof)
-
-    def issuer(self, issuer_id: int) -> IssuerInfo:
-        return self._issuers.get(issuer_id) or super().issuer(issuer_id)
+            found[(key, root, index, leaf)] = (bool(proof_valid), _status(status))
+        except (SceauError, ValueError, TypeError):
+            continue  # that document's verdict asks again, and reports the failure itself
+    ids = sorted({s.issuer_id for _, s in found.values() if s.anchored})
+    reader.prefetch_issuers(ids)
+    return found
 
 
-def verify_items(items: Sequence[Item], rpc_url: str) -> list[Line]:
-    """Every item's verdict, in order; chain reads batched per registry."""
+def verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
+    """Every item's verdict, in order; chain reads batched per trusted registry (an untrusted one is
+    never read)."""
     parsed: list[tuple[Item, bytes | None, Receipt | None, Verdict | None]] = []
     for item in items:
         try:
@@ -84,26 +79,27 @@ def verify_items(items: Sequence[Item], rpc_url: str) -> list[Line]:
             parsed.append((item, digest, Receipt.from_json(item.receipt), None))
         except InvalidReceipt as exc:
             parsed.append((item, digest, None, error_verdict(f"malformed receipt: {exc}", digest.hex())))
-    readers: dict[str, PrefetchedReader] = {}
-    by_registry: dict[str, list[Receipt]] = {}
+    by_anchor: dict[TrustAnchor, list[Receipt]] = {}
     for _, _, receipt, _ in parsed:
         if receipt is not None:
-            by_registry.setdefault(receipt.registry.lower(), []).append(receipt)
-    for registry, receipts in by_registry.items():
-        reader = PrefetchedReader(rpc_url, registry)
+            anchor = verifier.anchors.find(receipt.chain_id, receipt.registry)
+            if anchor is not None:
+                by_anchor.setdefault(anchor, []).append(receipt)
+    statuses: dict[tuple[str, bytes, int, bytes], Any] = {}
+    for anchor, receipts in by_anchor.items():
         try:
-            reader.prefetch(receipts)
+            statuses.update(_prefetch(verifier.reader(anchor), receipts))
         except SceauError:
-            pass  # each verdict below then reports the chain's failure itself
-        readers[registry] = reader
+            verifier.unpin(anchor)  # each verdict below then reports the chain's failure itself
     lines = []
     for item, sha, receipt, early in parsed:
         if early is not None:
             verdict = early
         elif receipt is not None and sha is not None:
-            verdict = verify_document(sha, receipt, readers[receipt.registry.lower()])
+            key = (checksummed(receipt.anchor.issuer_key), receipt.anchor.root, receipt.document.index, receipt.leaf)
+            verdict = verify_document(sha, receipt, verifier, status=statuses.get(key))
         else:
-            verdict = verify_certified_pdf(item.data, rpc_url) or error_verdict(
+            verdict = verifier.verify_certified_pdf(item.data) or error_verdict(
                 f"{item.name}: no receipt, and not a certified PDF", sha.hex() if sha else None
             )
         lines.append(Line(item.name, verdict))
@@ -255,6 +251,9 @@ def exit_code(lines: Sequence[Line]) -> int:
     order = {
         Outcome.VALID: 0,
         Outcome.EXPIRED: 1,
+        Outcome.NOT_YET_VALID: 1,
+        Outcome.VALID_REVOCATION_UNCHECKED: 1,
+        Outcome.SEAL_ONLY: 1,
         Outcome.REVOKED: 2,
         Outcome.TAMPERED: 3,
         Outcome.UNKNOWN: 3,

@@ -15,12 +15,19 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
-from .abi import registry_functions
+from .abi import checksummed, registry_functions
 from .artifacts import registry_abi
 from .errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 RPC_BATCH = 400  # calls per JSON-RPC batch: well under anvil's ~2 MiB body limit
+
+
+#: Revocation codes are 4-bit nibbles on chain: 0 to 5 are the ``Reason`` members, 6 to 15 are
+#: reserved for reasons a later registry may add. Chain data therefore carries the code as an int
+#: (``DocumentStatus.revocation``), named with ``Reason.slug_of``; ``Reason`` itself stays the closed
+#: set of reasons this version may write.
+MAX_REASON_CODE = 15
 
 
 class Reason(enum.IntEnum):
@@ -36,6 +43,15 @@ class Reason(enum.IntEnum):
     @property
     def slug(self) -> str:
         return self.name.lower()
+
+    @classmethod
+    def slug_of(cls, code: int) -> str:
+        """The slug of a revocation code read from chain: ``fraud``…, or ``unknown_6`` for a code
+        this version does not know (the document is revoked all the same)."""
+        try:
+            return cls(code).slug
+        except ValueError:
+            return f"unknown_{int(code)}"
 
     @classmethod
     def from_slug(cls, slug: str) -> Reason:
@@ -59,8 +75,17 @@ class DocumentStatus:
     kind: int
     key_valid_at_anchoring: bool
     issuer_active_at_anchoring: bool
-    kind_permitted: bool
-    revocation: Reason
+    revocation: int  # 0 when not revoked, else a reason code (Reason.slug_of names it, even a reserved one)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """The registration of an issuer key (issuer_id 0 when unknown)."""
+
+    issuer_id: int
+    valid_from: int
+    valid_until: int  # exclusive; 2**40 - 1 when open-ended
+    compromised: bool  # its validity was cut off for a compromise, not ended by a rotation or closure
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,12 +264,15 @@ class ChainReader:
         if not code:
             raise NotDeployed(f"no Sceau registry at {self.registry} on chain {self.chain_id()}")
 
-    def check_document(self, root: bytes, index: int, leaf: bytes, proof: list[bytes]) -> tuple[bool, DocumentStatus]:
-        proof_valid, raw = self.eth_call("checkDocument", root, index, leaf, proof)
+    def check_document(
+        self, key: str, root: bytes, index: int, leaf: bytes, proof: list[bytes]
+    ) -> tuple[bool, DocumentStatus]:
+        """Document `index` of the batch that `key` anchored as `root`, with the on-chain proof check."""
+        proof_valid, raw = self.eth_call("checkDocument", checksummed(key), root, index, leaf, proof)
         return bool(proof_valid), _status(raw)
 
-    def document_status(self, root: bytes, index: int) -> DocumentStatus:
-        return _status(self.eth_call("documentStatus", root, index)[0])
+    def document_status(self, key: str, root: bytes, index: int) -> DocumentStatus:
+        return _status(self.eth_call("documentStatus", checksummed(key), root, index)[0])
 
     ISSUER_CACHE_SECONDS = 30.0
 
@@ -262,33 +290,49 @@ class ChainReader:
         (raw,) = self.eth_call("issuer", issuer_id)
         return IssuerInfo.from_abi(raw)
 
+    def prefetch_issuers(self, issuer_ids: list[int]) -> None:
+        """Read many issuers in JSON-RPC batches into the cache (bulk checks)."""
+        decode = self.functions["issuer"].decode
+        for issuer_id, raw in zip(
+            issuer_ids, self.rpc_batch([self.call_request("issuer", i) for i in issuer_ids]), strict=True
+        ):
+            self._issuer_cache[issuer_id] = (time.monotonic(), IssuerInfo.from_abi(decode(raw)[0]))
+
     def issuer_count(self) -> int:
         return int(self.eth_call("issuerCount")[0])
 
-    def key_record(self, key: str) -> tuple[int, int, int]:
+    def key_record(self, key: str) -> KeyRecord:
         (raw,) = self.eth_call("keyRecord", to_checksum_address(key))
-        return int(raw[0]), int(raw[1]), int(raw[2])
+        return KeyRecord(int(raw[0]), int(raw[1]), int(raw[2]), bool(raw[3]))
+
+    def accreditor(self, account: str) -> tuple[str, int]:
+        """(name, kinds) of accreditor `account`: its display name (empty if never named) and the bit
+        set of kinds it may accredit issuers for."""
+        name, kinds = self.eth_call("accreditor", to_checksum_address(account))
+        return str(name), int(kinds)
+
+    def predecessor(self) -> str | None:
+        """The registry this one succeeds (None for the first)."""
+        (address,) = self.eth_call("predecessor")
+        return None if int(address, 16) == 0 else to_checksum_address(address)
 
     def issuer_keys(self, issuer_id: int) -> list[str]:
         return list(self.eth_call("issuerKeys", issuer_id)[0])
 
-    def revocation_event(self, root: bytes, index: int, from_block: int) -> RevocationEvent | None:
-        """When and how document `index` of `root` was revoked, from the registry's logs (None if the
-        node no longer serves them)."""
+    def revocation_event(self, key: str, root: bytes, index: int, from_block: int) -> RevocationEvent | None:
+        """When and how document `index` of the batch (`key`, `root`) was revoked, from the registry's
+        logs (None if the node no longer serves them)."""
+        filters = {"root": root, "key": to_checksum_address(key)}
         single = self._call(
             "eth_getLogs",
-            lambda: self.contract.events.DocumentRevoked.get_logs(
-                argument_filters={"root": root}, from_block=from_block
-            ),
+            lambda: self.contract.events.DocumentRevoked.get_logs(argument_filters=filters, from_block=from_block),
         )
         for log in single:
             if log["args"]["index"] == index:
                 return self._event(log, log["args"]["replacedBy"])
         many = self._call(
             "eth_getLogs",
-            lambda: self.contract.events.DocumentsRevoked.get_logs(
-                argument_filters={"root": root}, from_block=from_block
-            ),
+            lambda: self.contract.events.DocumentsRevoked.get_logs(argument_filters=filters, from_block=from_block),
         )
         for log in many:
             offset = log["args"]["offset"]
@@ -313,6 +357,9 @@ class ChainReader:
 
 
 def _status(raw: Any) -> DocumentStatus:
+    revocation = int(raw[8])
+    if not 0 <= revocation <= MAX_REASON_CODE:  # not a 4-bit code: not what a Sceau registry answers
+        raise ChainError(f"the registry answered an impossible revocation code {revocation}")
     return DocumentStatus(
         anchored=raw[0],
         anchored_at=raw[1],
@@ -322,6 +369,5 @@ def _status(raw: Any) -> DocumentStatus:
         kind=raw[5],
         key_valid_at_anchoring=raw[6],
         issuer_active_at_anchoring=raw[7],
-        kind_permitted=raw[8],
-        revocation=Reason(raw[9]),
+        revocation=revocation,
     )

@@ -6,11 +6,13 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .config import rpc_url
+from .config import rpc_url, sceau_home, trust_anchors
 from .errors import SceauError
+from .fields import label
 from .verdict import Outcome, Verdict
 
 _MARKS = {True: "✔", False: "✘", None: "?"}
@@ -21,18 +23,28 @@ _HEADLINES = {
     Outcome.UNTRUSTED_ISSUER: "NOT AUTHENTIC: the issuer was not accredited when it anchored",
     Outcome.REVOKED: "REVOKED by its issuer",
     Outcome.EXPIRED: "EXPIRED",
+    Outcome.NOT_YET_VALID: "NOT YET VALID: authentic, but its validity period has not begun",
+    Outcome.VALID_REVOCATION_UNCHECKED: "AUTHENTIC AS OF THE TRUST LIST, REVOCATION NOT CHECKED (check online)",
+    Outcome.SEAL_ONLY: "SEAL ONLY: the seal is genuine, but it says nothing the paper can be checked against",
     Outcome.ERROR: "COULD NOT DECIDE",
 }
 
 
 def render(verdict: Verdict) -> str:
     lines = [_HEADLINES[verdict.outcome]]
-    if verdict.issuer and verdict.outcome is Outcome.VALID:
+    if verdict.issuer and verdict.outcome in (Outcome.VALID, Outcome.VALID_REVOCATION_UNCHECKED, Outcome.SEAL_ONLY):
         lines[0] += f", issued by {verdict.issuer['name']}"
+    fields = verdict.document.get("fields") or {}
+    if fields and verdict.outcome is not Outcome.TAMPERED:
+        lines.append("  The paper must say, word for word:")
+        lines += [f"    {label(k)}: {v}" for k, v in fields.items()]
     if verdict.error:
         lines.append(f"  {verdict.error}")
     for check in verdict.checks:
         lines.append(f"  {_MARKS[check.ok]} {check.id}: {check.detail}")
+    if verdict.trust_anchor:
+        a = verdict.trust_anchor
+        lines.append(f"  trust anchor: {a['name']}, registry {a['registry']} on chain {a['chainId']}")
     return "\n".join(lines)
 
 
@@ -47,7 +59,16 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
     @click.option("--seal", "seal_text", default=None, help="A seal's text (SC1:…), as a QR scanner reads it.")
     @click.option("--seal-image", type=click.Path(path_type=Path), default=None, help="A photo or scan of a seal.")
     @click.option("--offline", is_flag=True, help="Check a seal without the chain, against --trust-list.")
-    @click.option("--trust-list", type=click.Path(path_type=Path), default=None, help="From `sceau trustlist export`.")
+    @click.option(
+        "--trust-list", type=click.Path(path_type=Path), default=None, help="Signed, from `sceau trustlist export`."
+    )
+    @click.option(
+        "--trust-anchors",
+        "anchors_path",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="What to trust [default: $SCEAU_TRUST_ANCHORS, else $SCEAU_HOME/trust-anchors.json].",
+    )
     @click.option(
         "--bulk",
         type=click.Path(path_type=Path),
@@ -74,23 +95,30 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
         seal_image: Path | None,
         offline: bool,
         trust_list: Path | None,
+        anchors_path: Path | None,
         as_json: bool,
         rpc_url_opt: str | None,
     ) -> None:
         """Verify FILE (with its receipt, or a certified PDF alone), or a seal, against the chain.
 
-        Exit codes: 0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide."""
-        from .service import verify_path
+        Exit codes: 0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide, 5 not yet
+        valid, 6 authentic offline but revocation not checked, 7 a seal that binds nothing to check
+        the paper against."""
+        from .service import Verifier
+        from .trustlist import load_trust_list
 
-        if bulk is not None:
-            _verify_bulk(bulk, report_format or ("json" if as_json else None), report, rpc_url_opt or default_rpc_url())
         try:
+            anchors = trust_anchors(anchors_path)
+            trust = load_trust_list(trust_list, anchors, sceau_home()) if trust_list is not None else None
+            verifier = Verifier(anchors, rpc_url_opt or default_rpc_url(), trust_list=trust)
+            if bulk is not None:
+                _verify_bulk(bulk, report_format or ("json" if as_json else None), report, verifier)
             if seal_text is not None or seal_image is not None:
-                verdict = _verify_seal(seal_text, seal_image, offline, trust_list, rpc_url_opt or default_rpc_url())
+                verdict = _verify_seal(seal_text, seal_image, offline, verifier)
             elif file is None:
                 raise SceauError("give a FILE to verify, or --seal / --seal-image")
             else:
-                verdict = verify_path(file, receipt_path, rpc_url_opt or default_rpc_url())
+                verdict = verifier.verify_path(file, receipt_path)
         except SceauError as exc:
             if as_json:
                 click.echo(json.dumps({"verdict": "error", "error": str(exc), "checks": []}))
@@ -103,11 +131,11 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
     return verify_command
 
 
-def _verify_bulk(source: Path, report_format: str | None, report: Path | None, url: str) -> None:
+def _verify_bulk(source: Path, report_format: str | None, report: Path | None, verifier: Any) -> None:
     from . import bulk
 
     try:
-        lines = bulk.verify_items(bulk.collect(source), url)
+        lines = bulk.verify_items(bulk.collect(source), verifier)
     except SceauError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(4)
@@ -132,27 +160,17 @@ def _verify_bulk(source: Path, report_format: str | None, report: Path | None, u
     sys.exit(bulk.exit_code(lines))
 
 
-def _verify_seal(text: str | None, image: Path | None, offline: bool, trust_path: Path | None, url: str) -> Verdict:
+def _verify_seal(text: str | None, image: Path | None, offline: bool, verifier: Any) -> Verdict:
     from .qr import decode_qr_image
     from .seal import Seal
-    from .service import reader_for
-    from .trustlist import TrustList
     from .verify_seal import verify_seal
 
     if image is not None:
         text = decode_qr_image(image)
     assert text is not None
-    seal = Seal.decode(text)
-    trust = None
-    if trust_path is not None:
-        if not trust_path.exists():
-            raise SceauError(f"{trust_path}: no such trust list")
-        trust = TrustList.from_json(trust_path.read_bytes())
-    if offline:
-        if trust is None:
-            raise SceauError("--offline needs --trust-list (export one with `sceau trustlist export`)")
-        return verify_seal(seal, trust=trust)
-    return verify_seal(seal, reader=reader_for(url, seal.registry))
+    if offline and verifier.trust_list is None:
+        raise SceauError("--offline needs --trust-list (the root authority's signed list: `sceau trustlist export`)")
+    return verify_seal(Seal.decode(text), verifier, offline=offline)
 
 
 def main() -> None:

@@ -14,6 +14,10 @@ class DocumentError(SceauError):
     """The document given to sign or verify cannot be used."""
 
 
+class InvalidFields(DocumentError):
+    """Displayed fields (holder, degree, number…) that cannot be sealed as given."""
+
+
 # ---------------------------------------------------------------- receipts
 
 
@@ -62,6 +66,25 @@ class NotDeployed(ChainError):
 
 class TransactionFailed(ChainError):
     """A transaction was rejected or reverted; the message names the contract's error."""
+
+
+# ---------------------------------------------------------------- trust
+
+
+class TrustError(SceauError):
+    """The verifier's trust anchors or trust list are missing, malformed or not to be relied on."""
+
+
+class NoTrustAnchors(TrustError):
+    """The verifier was given nothing to trust, so it cannot give a verdict."""
+
+
+class InvalidTrustList(TrustError):
+    """A trust list that is unsigned, altered, signed by another key, or not well formed."""
+
+
+class StaleTrustList(TrustError):
+    """A trust list past its next-update date, or older than the one already held."""
 
 
 # ---------------------------------------------------------------- configuration and usage

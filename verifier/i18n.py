@@ -39,6 +39,11 @@ TEXT: dict[str, dict[str, str]] = {
     "anchored_at": {"fr": "Ancré le", "en": "Anchored on"},
     "registry": {"fr": "Registre", "en": "Registry"},
     "fields": {"fr": "Mentions scellées", "en": "Sealed fields"},
+    "fields_note": {
+        "fr": "Le document présenté doit porter exactement ces mentions, mot pour mot.",
+        "en": "The document shown must carry exactly these words.",
+    },
+    "trust_anchor": {"fr": "Ancre de confiance", "en": "Trust anchor"},
     "ok": {"fr": "réussi", "en": "passed"},
     "ko": {"fr": "échoué", "en": "failed"},
     "na": {"fr": "non vérifié", "en": "not checked"},
@@ -52,6 +57,8 @@ TEXT: dict[str, dict[str, str]] = {
 
 CHECKS: dict[str, dict[str, str]] = {
     "certified_pdf": {"fr": "PDF certifié intact", "en": "Certified PDF intact"},
+    "trust_anchor": {"fr": "Registre de confiance", "en": "Trusted registry"},
+    "fields": {"fr": "Mentions scellées", "en": "Sealed fields"},
     "integrity": {"fr": "Intégrité du document", "en": "Document integrity"},
     "signature": {"fr": "Signature de l'émetteur", "en": "Issuer's signature"},
     "merkle_proof": {"fr": "Preuve d'inclusion", "en": "Inclusion proof"},
@@ -89,6 +96,19 @@ HEADLINES: dict[str, dict[str, str]] = {
     "expired": {
         "fr": "{noun} authentique mais expiré depuis le {until}",
         "en": "Authentic {noun_lower}, but expired on {until}",
+    },
+    "not_yet_valid": {
+        "fr": "{noun} authentique, mais valable seulement à partir du {date}",
+        "en": "Authentic {noun_lower}, but not valid before {date}",
+    },
+    "valid_revocation_unchecked": {
+        "fr": "{noun} authentique selon la liste de confiance, délivré par {issuer} — révocation non vérifiée "
+        "(vérifiez en ligne)",
+        "en": "Authentic {noun_lower} per the trust list, issued by {issuer} — revocation not checked (check online)",
+    },
+    "seal_only": {
+        "fr": "Code authentique de {issuer}, mais il ne scelle aucune mention : le papier lui-même n'est pas vérifié",
+        "en": "Genuine code from {issuer}, but it seals no displayed content: the paper itself was not checked",
     },
     "error": {"fr": "Vérification impossible : {error}", "en": "Could not verify: {error}"},
 }

@@ -16,7 +16,8 @@ from functools import lru_cache
 from .hashing import keccak256
 
 #: The Solidity types of a leaf's values, in order. Part of receipt format v1: never change.
-LEAF_ENCODING: tuple[str, ...] = ("bytes32", "bytes32", "uint32", "uint8", "uint64", "uint64")
+LEAF_ENCODING: tuple[str, ...] = ("bytes32", "bytes32", "uint32", "uint8", "uint64", "uint64", "bytes32")
+NO_FIELDS = bytes(32)  # ``fields_sha256`` of a document that binds no displayed fields
 MAX_PROOF_LENGTH = 32  # a tree of 2**32 leaves at most: far beyond any batch
 
 
@@ -24,7 +25,10 @@ MAX_PROOF_LENGTH = 32  # a tree of 2**32 leaves at most: far beyond any batch
 class LeafValues:
     """What one leaf commits to. ``salt`` is 32 random bytes so that a low-entropy document cannot
     be found by guessing its fingerprint; ``index`` names the document on chain for revocation;
-    dates are Unix seconds, ``valid_until`` 0 meaning "does not expire"."""
+    dates are Unix seconds, ``valid_until`` 0 meaning "does not expire"; ``fields_sha256`` is the
+    SHA-256 of the canonical displayed fields (holder, degree, number…, see ``fields.py``) that a
+    seal shows, or 32 zero bytes: the chain then vouches for what the paper says, not only for the
+    file."""
 
     sha256: bytes
     salt: bytes
@@ -32,10 +36,11 @@ class LeafValues:
     kind: int
     valid_from: int
     valid_until: int
+    fields_sha256: bytes = NO_FIELDS
 
     def __post_init__(self) -> None:
-        if len(self.sha256) != 32 or len(self.salt) != 32:
-            raise ValueError("sha256 and salt must be 32 bytes each")
+        if len(self.sha256) != 32 or len(self.salt) != 32 or len(self.fields_sha256) != 32:
+            raise ValueError("sha256, salt and fields_sha256 must be 32 bytes each")
         for name, value, bits in (
             ("index", self.index, 32),
             ("kind", self.kind, 8),
@@ -54,6 +59,7 @@ class LeafValues:
             + self.kind.to_bytes(32, "big")
             + self.valid_from.to_bytes(32, "big")
             + self.valid_until.to_bytes(32, "big")
+            + self.fields_sha256
         )
 
     def as_list(self) -> list[object]:
@@ -65,6 +71,7 @@ class LeafValues:
             self.kind,
             self.valid_from,
             self.valid_until,
+            "0x" + self.fields_sha256.hex(),
         ]
 
 

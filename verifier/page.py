@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask import Blueprint, Response, make_response, render_template, request
 from flask.typing import ResponseReturnValue
 
 from . import i18n
-from .config import rpc_url
 from .errors import SceauError
-from .service import reader_for, verify_bytes
+from .fields import label
 from .verdict import error_verdict
+from .web import current_verifier
 
 bp = Blueprint(
     "page", __name__, template_folder="templates", static_folder="static", static_url_path="/static/verifier"
@@ -41,6 +41,7 @@ def _render(
         headline=i18n.headline(verdict, lang) if verdict else None,
         check_names=i18n.CHECKS,
         anchored_at=anchored_at,
+        field_label=lambda key: label(key, lang),
     )
     response = make_response(html, status)
     response.headers["Content-Language"] = lang
@@ -58,16 +59,15 @@ def index() -> ResponseReturnValue:
 @bp.post("/verify")
 def verify_form() -> ResponseReturnValue:
     lang = _lang()
-    url = current_app.config.get("SCEAU_RPC_URL") or rpc_url()
     upload, receipt = request.files.get("file"), request.files.get("receipt")
     seal_text = (request.form.get("seal") or "").strip()
     seal_image = request.files.get("seal_image")
     try:
         if seal_text or (seal_image is not None and seal_image.filename):
-            verdict = _verify_seal(seal_text, seal_image, url)
+            verdict = _verify_seal(seal_text, seal_image)
         elif upload is not None and upload.filename:
             receipt_data = receipt.read() if receipt is not None and receipt.filename else None
-            verdict = verify_bytes(upload.read(), receipt_data, url).to_dict()
+            verdict = current_verifier().verify_bytes(upload.read(), receipt_data).to_dict()
         else:
             return _render(lang, problem=i18n.t("missing", lang), status=400)
     except SceauError as exc:
@@ -75,7 +75,7 @@ def verify_form() -> ResponseReturnValue:
     return _render(lang, verdict)
 
 
-def _verify_seal(text: str, image: Any, url: str) -> dict[str, Any]:
+def _verify_seal(text: str, image: Any) -> dict[str, Any]:
     from .qr import decode_qr_image
     from .seal import Seal
     from .verify_seal import verify_seal
@@ -85,5 +85,4 @@ def _verify_seal(text: str, image: Any, url: str) -> dict[str, Any]:
             path = Path(tmp) / "seal"
             image.save(path)
             text = decode_qr_image(path)
-    seal = Seal.decode(text)
-    return verify_seal(seal, reader=reader_for(url, seal.registry)).to_dict()
+    return verify_seal(Seal.decode(text), current_verifier()).to_dict()

@@ -25,7 +25,8 @@ from .merkle import LEAF_ENCODING, MAX_PROOF_LENGTH, LeafValues, leaf_hash
 MAJOR_VERSION = 1
 MEDIA_TYPE = f"application/vnd.sceau.receipt.v{MAJOR_VERSION}+json"
 MAX_RECEIPT_BYTES = 64 * 1024
-_MEDIA_TYPE_RE = re.compile(r"application/vnd\.sceau\.receipt\.v(\d{1,6})\+json")
+_MEDIA_TYPE_RE = re.compile(r"application/vnd\.sceau\.receipt\.v([1-9][0-9]{0,5})\+json")
+_JSON_WS = " \t\n\r"  # RFC 8259 whitespace; str.strip() would also take Unicode spaces
 _HEX32 = re.compile(r"0x[0-9a-f]{64}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
@@ -78,6 +79,7 @@ class Receipt:
                 "kind": d.kind,
                 "validFrom": d.valid_from,
                 "validUntil": d.valid_until,
+                "fieldsSha256": d.fields_sha256.hex(),
             },
             "leafEncoding": list(LEAF_ENCODING),
             "proof": [_hex(p) for p in self.proof],
@@ -99,21 +101,7 @@ class Receipt:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidReceipt(f"receipt is not UTF-8 text (byte {exc.start})") from None
-        decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates)
-        stripped = text.lstrip()
-        if not stripped:
-            raise TruncatedReceipt("receipt is empty")
-        try:
-            obj, end = decoder.raw_decode(stripped)
-        except json.JSONDecodeError as exc:
-            if _ends_inside_a_value(stripped) and (
-                exc.pos >= len(stripped.rstrip()) or exc.msg.startswith("Unterminated string")
-            ):
-                raise TruncatedReceipt(f"receipt JSON ends early: {exc.msg}") from None
-            raise InvalidReceipt(f"receipt is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        if stripped[end:].strip():
-            raise TrailingGarbage(f"unexpected data after the receipt at character {end + len(text) - len(stripped)}")
-        return cls.from_dict(obj)
+        return cls.from_dict(parse_json(text, "receipt"))
 
     @classmethod
     def from_dict(cls, obj: Any) -> Receipt:
@@ -134,7 +122,7 @@ class Receipt:
             anchor, "anchor", {"root", "transactionHash", "blockNumber", "blockHash", "issuerKey", "documentCount"}
         )
         doc = _object(top["document"], "document")
-        _exact_keys(doc, "document", {"sha256", "salt", "index", "kind", "validFrom", "validUntil"})
+        _exact_keys(doc, "document", {"sha256", "salt", "index", "kind", "validFrom", "validUntil", "fieldsSha256"})
         if top["leafEncoding"] != list(LEAF_ENCODING):
             raise ReceiptTypeError(f"receipt.leafEncoding: must be {list(LEAF_ENCODING)} in version 1")
         proof = top["proof"]
@@ -150,9 +138,12 @@ class Receipt:
                 sha256=bytes.fromhex(_match(doc["sha256"], "document.sha256", _SHA256, "64 lowercase hex digits")),
                 salt=_bytes32(doc["salt"], "document.salt"),
                 index=_int(doc["index"], "document.index", 32),
-                kind=_int(doc["kind"], "document.kind", 8),
+                kind=_kind(doc["kind"]),
                 valid_from=_int(doc["validFrom"], "document.validFrom", 64),
                 valid_until=_int(doc["validUntil"], "document.validUntil", 64),
+                fields_sha256=bytes.fromhex(
+                    _match(doc["fieldsSha256"], "document.fieldsSha256", _SHA256, "64 lowercase hex digits")
+                ),
             )
         except ValueError as exc:  # pragma: no cover - ranges are checked above
             raise ReceiptTypeError(str(exc)) from None
@@ -174,6 +165,30 @@ class Receipt:
             document=values,
             proof=tuple(_bytes32(p, f"proof[{i}]") for i, p in enumerate(proof)),
         )
+
+
+def parse_json(text: str, what: str) -> Any:
+    """Strict JSON, as RECEIPT.md §1 requires of a receipt and of every JSON body carrying one:
+    RFC 8259 whitespace only, no duplicate members, no NaN or Infinity, nothing after the value."""
+    stripped = text.lstrip(_JSON_WS)
+    if not stripped:
+        raise TruncatedReceipt(f"{what} is empty")
+    decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    try:
+        obj, end = decoder.raw_decode(stripped)
+    except json.JSONDecodeError as exc:
+        if _ends_inside_a_value(stripped) and (
+            exc.pos >= len(stripped.rstrip(_JSON_WS)) or exc.msg.startswith("Unterminated string")
+        ):
+            raise TruncatedReceipt(f"{what} JSON ends early: {exc.msg}") from None
+        raise InvalidReceipt(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if stripped[end:].strip(_JSON_WS):
+        raise TrailingGarbage(f"unexpected data after the {what} at character {end + len(text) - len(stripped)}")
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidReceipt(f"{name} is not a JSON number")
 
 
 def _ends_inside_a_value(text: str) -> bool:
@@ -233,6 +248,13 @@ def _int(value: Any, where: str, bits: int, minimum: int = 0) -> int:
     if not minimum <= value < 1 << bits:
         raise ReceiptTypeError(f"{where}: {value} is out of range")
     return value
+
+
+def _kind(value: Any) -> int:
+    kind = _int(value, "document.kind", 8)
+    if not 1 <= kind <= 31:
+        raise ReceiptTypeError(f"document.kind: {kind} is not a document kind (1 to 31)")
+    return kind
 
 
 def _match(value: Any, where: str, pattern: re.Pattern[str], form: str) -> str:

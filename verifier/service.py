@@ -1,29 +1,158 @@
-"""Verification from files and bytes: the entry point shared by the CLI and the HTTP endpoint."""
+"""Verification from files and bytes, through one `Verifier`: the entry point shared by the CLI,
+the HTTP endpoint, the page, bulk checks and seals, so that every path rests on the same trust
+anchors."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from .anchors import TrustAnchor, TrustAnchors
 from .chain import ChainReader
-from .errors import DocumentError, InvalidReceipt, SceauError
+from .errors import ChainError, DocumentError, InvalidReceipt, SceauError, WrongChain
 from .hashing import sha256_bytes, sha256_file
 from .pdf import is_pdf, open_certified
 from .receipt import MAX_RECEIPT_BYTES, Receipt
+from .trustlist import TrustList
 from .verdict import Check, Outcome, Verdict, error_verdict
-from .verify import verify_document
+from .verify import untrusted_registry, verify_document
 
-_readers: dict[tuple[str, str], ChainReader] = {}
+PIN_SECONDS = 30.0  # how long a proof that the endpoint serves the anchor's chain is reused
 
 
-def reader_for(rpc_url: str, registry: str) -> ChainReader:
-    """A reader per (endpoint, registry), reused so that the chain id is asked once."""
-    key = (rpc_url, registry.lower())
-    if key not in _readers:
-        _readers[key] = ChainReader(rpc_url, registry)
-    return _readers[key]
+class Verifier:
+    """What every verdict rests on: the trust anchors, the JSON-RPC endpoint, and optionally a
+    signed trust list for offline seal checks. Readers exist only for trusted registries, one per
+    anchor, each used only after the endpoint proved it serves the anchor's chain (chain id and
+    genesis block hash)."""
+
+    def __init__(self, anchors: TrustAnchors, rpc_url: str, *, trust_list: TrustList | None = None) -> None:
+        self.anchors = anchors
+        self.rpc_url = rpc_url
+        self.trust_list = trust_list
+        self._lock = threading.Lock()
+        self._readers: dict[TrustAnchor, ChainReader] = {}
+        self._pinned: dict[TrustAnchor, float] = {}
+
+    def reader(self, anchor: TrustAnchor) -> ChainReader:
+        """The reader of a trusted registry. Raises WrongChain when the endpoint serves another
+        chain (a verdict of "could not decide", never "not authentic"), ChainError when it fails."""
+        if self.anchors.find(anchor.chain_id, anchor.registry) is None:  # pragma: no cover - callers check first
+            raise SceauError(f"registry {anchor.registry} is not a trust anchor")
+        with self._lock:
+            reader = self._readers.get(anchor)
+            if reader is None:
+                reader = self._readers[anchor] = ChainReader(self.rpc_url, anchor.registry)
+            pinned = time.monotonic() - self._pinned.get(anchor, -PIN_SECONDS) < PIN_SECONDS
+        if not pinned:
+            self._pin(anchor, reader)
+        return reader
+
+    def unpin(self, anchor: TrustAnchor) -> None:
+        """After a failure: the endpoint must prove its chain again before the next verdict."""
+        with self._lock:
+            self._pinned.pop(anchor, None)
+
+    def _pin(self, anchor: TrustAnchor, reader: ChainReader) -> None:
+        chain_id, genesis = reader.rpc_batch([("eth_chainId", []), ("eth_getBlockByNumber", ["0x0", False])])
+        try:
+            served = int(chain_id, 16)
+        except (TypeError, ValueError):
+            raise ChainError(f"the endpoint {self.rpc_url} did not answer eth_chainId") from None
+        if served != anchor.chain_id:
+            raise WrongChain(
+                f"the endpoint {self.rpc_url} serves chain {served}, but the trust anchor "
+                f"({anchor.name}) is on chain {anchor.chain_id}: no verdict is possible from it"
+            )
+        expected = "0x" + anchor.genesis_hash.hex()
+        found = genesis.get("hash") if isinstance(genesis, dict) else None
+        if found != expected:
+            raise WrongChain(
+                f"the endpoint {self.rpc_url} serves a chain {served} whose genesis block is {found}, not the "
+                f"trust anchor's {expected}: it is another chain (or a dev chain started afresh), so no verdict "
+                "is possible from it"
+            )
+        with self._lock:
+            self._pinned[anchor] = time.monotonic()
+
+    def close(self) -> None:
+        with self._lock:
+            readers, self._readers = list(self._readers.values()), {}
+        for reader in readers:
+            reader.close()
+
+    # ------------------------------------------------------------ entry points
+
+    def verify_digest(self, digest: bytes, load_receipt: Callable[[], Receipt]) -> Verdict:
+        """The verdict on the document of SHA-256 `digest`; a receipt that does not parse is an error verdict."""
+        try:
+            receipt = load_receipt()
+        except InvalidReceipt as exc:
+            return error_verdict(f"malformed receipt: {exc}", digest.hex())
+        return verify_document(digest, receipt, self)
+
+    def verify_bytes(self, data: bytes, receipt_data: bytes | None) -> Verdict:
+        try:
+            digest = sha256_bytes(data)
+        except DocumentError as exc:
+            return error_verdict(str(exc))
+        if receipt_data is None:
+            certified = self.verify_certified_pdf(data)
+            if certified is not None:
+                return certified
+            return error_verdict("no receipt given, and the document is not a certified PDF", digest.hex())
+        return self.verify_digest(digest, lambda: Receipt.from_json(receipt_data))
+
+    def verify_path(self, path: Path, receipt_path: Path | None) -> Verdict:
+        """Verify a document on disk; its receipt defaults to ``FILE.receipt.json`` beside it.
+
+        Raises DocumentError for a document that cannot be read; every other failure is a verdict."""
+        digest = sha256_file(path)
+        beside = path.with_name(path.name + ".receipt.json")
+        if receipt_path is None and not beside.exists() and path.stat().st_size <= MAX_PDF_BYTES:
+            with path.open("rb") as f:
+                head = f.read(1024)
+            if is_pdf(head):
+                certified = self.verify_certified_pdf(path.read_bytes())
+                if certified is not None:
+                    return certified
+        receipt_path = receipt_path or beside
+        try:
+            receipt = read_receipt_file(receipt_path)
+        except SceauError as exc:
+            return error_verdict(str(exc), digest.hex())
+        return verify_document(digest, receipt, self)
+
+    def verify_certified_pdf(self, data: bytes) -> Verdict | None:
+        """The verdict on a certified PDF (its embedded receipt, its original prefix, and what its
+        update adds), or None when `data` is not a certified PDF."""
+        try:
+            certified = open_certified(data)
+        except InvalidReceipt as exc:
+            return error_verdict(f"the PDF's embedded receipt is malformed: {exc}", sha256_bytes(data).hex())
+        if certified is None:
+            return None
+        receipt = certified.receipt
+        if self.anchors.find(receipt.chain_id, receipt.registry) is None:
+            return untrusted_registry(receipt.chain_id, receipt.registry, self, sha256_bytes(data).hex(), "PDF")
+        if certified.original is None:
+            check = Check("integrity", False, "no part of this PDF is the certified original: it was altered")
+            return Verdict(Outcome.TAMPERED, (check,), hashlib.sha256(data).hexdigest())
+        verdict = verify_document(sha256_bytes(certified.original), receipt, self)
+        problems = certified.problems
+        check = Check(
+            "certified_pdf",
+            not problems,
+            "the file is the certified original plus exactly the receipt and the seal Sceau added"
+            if not problems
+            else "; ".join(problems),
+        )
+        outcome = Outcome.TAMPERED if problems and verdict.outcome is not Outcome.ERROR else verdict.outcome
+        return replace(verdict, outcome=outcome, checks=(check, *verdict.checks))
 
 
 def read_receipt_file(path: Path) -> Receipt:
@@ -40,73 +169,3 @@ def read_receipt_file(path: Path) -> Receipt:
 
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
-
-
-def verify_certified_pdf(data: bytes, rpc_url: str) -> Verdict | None:
-    """The verdict on a certified PDF (its embedded receipt, its original prefix, and what its
-    update adds), or None when `data` is not a certified PDF."""
-    try:
-        certified = open_certified(data)
-    except InvalidReceipt as exc:
-        return error_verdict(f"the PDF's embedded receipt is malformed: {exc}", sha256_bytes(data).hex())
-    if certified is None:
-        return None
-    if certified.original is None:
-        check = Check("integrity", False, "no part of this PDF is the certified original: it was altered")
-        return Verdict(Outcome.TAMPERED, (check,), hashlib.sha256(data).hexdigest())
-    verdict = verify_document(
-        sha256_bytes(certified.original), certified.receipt, reader_for(rpc_url, certified.receipt.registry)
-    )
-    problems = certified.problems
-    check = Check(
-        "certified_pdf",
-        not problems,
-        "the certified copy adds only the receipt and the seal to the original"
-        if not problems
-        else "; ".join(problems),
-    )
-    outcome = Outcome.TAMPERED if problems and verdict.outcome is not Outcome.ERROR else verdict.outcome
-    return replace(verdict, outcome=outcome, checks=(check, *verdict.checks))
-
-
-def verify_bytes(data: bytes, receipt_data: bytes | None, rpc_url: str) -> Verdict:
-    try:
-        digest = sha256_bytes(data)
-    except DocumentError as exc:
-        return error_verdict(str(exc))
-    if receipt_data is None:
-        certified = verify_certified_pdf(data, rpc_url)
-        if certified is not None:
-            return certified
-        return error_verdict("no receipt given, and the document is not a certified PDF", digest.hex())
-    return verify_digest(digest, lambda: Receipt.from_json(receipt_data), rpc_url)
-
-
-def verify_digest(digest: bytes, load_receipt: Callable[[], Receipt], rpc_url: str) -> Verdict:
-    """The verdict on the document of SHA-256 `digest`; a receipt that does not parse is an error verdict."""
-    try:
-        receipt = load_receipt()
-    except InvalidReceipt as exc:
-        return error_verdict(f"malformed receipt: {exc}", digest.hex())
-    return verify_document(digest, receipt, reader_for(rpc_url, receipt.registry))
-
-
-def verify_path(path: Path, receipt_path: Path | None, rpc_url: str) -> Verdict:
-    """Verify a document on disk; its receipt defaults to ``FILE.receipt.json`` beside it.
-
-    Raises DocumentError for a document that cannot be read; every other failure is a verdict."""
-    digest = sha256_file(path)
-    beside = path.with_name(path.name + ".receipt.json")
-    if receipt_path is None and not beside.exists() and path.stat().st_size <= MAX_PDF_BYTES:
-        with path.open("rb") as f:
-            head = f.read(1024)
-        if is_pdf(head):
-            certified = verify_certified_pdf(path.read_bytes(), rpc_url)
-            if certified is not None:
-                return certified
-    receipt_path = receipt_path or beside
-    try:
-        receipt = read_receipt_file(receipt_path)
-    except SceauError as exc:
-        return error_verdict(str(exc), digest.hex())
-    return verify_document(digest, receipt, reader_for(rpc_url, receipt.registry))

@@ -14,6 +14,12 @@ class Outcome(enum.StrEnum):
     UNTRUSTED_ISSUER = "untrusted_issuer"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    #: offline: signature, proof and accreditation hold, but revocation could not be seen
+    VALID_REVOCATION_UNCHECKED = "valid_revocation_unchecked"
+    #: a seal that binds no displayed content: it proves a document of its issuer exists, not
+    #: that the paper in hand is that document
+    SEAL_ONLY = "seal_only"
     ERROR = "error"
 
     @property
@@ -29,6 +35,9 @@ _EXIT_CODES = {
     Outcome.REVOKED: 2,
     Outcome.EXPIRED: 3,
     Outcome.ERROR: 4,
+    Outcome.NOT_YET_VALID: 5,
+    Outcome.VALID_REVOCATION_UNCHECKED: 6,
+    Outcome.SEAL_ONLY: 7,
 }
 
 
@@ -54,6 +63,7 @@ class Verdict:
     revocation: dict[str, Any] | None = None
     document: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    trust_anchor: dict[str, Any] | None = None  # the anchor the verdict rests on
 
     @property
     def exit_code(self) -> int:
@@ -67,12 +77,15 @@ class Verdict:
             "issuer": self.issuer,
             "anchor": self.anchor,
             "revocation": self.revocation,
+            "trustAnchor": self.trust_anchor,
         }
         if self.error is not None:
             out["error"] = self.error
         return out
 
 
-def error_verdict(message: str, sha256: str | None = None, checks: tuple[Check, ...] = ()) -> Verdict:
+def error_verdict(
+    message: str, sha256: str | None = None, checks: tuple[Check, ...] = (), trust_anchor: dict[str, Any] | None = None
+) -> Verdict:
     """A verdict for when no decision is possible: unreachable chain, malformed receipt, wrong chain."""
-    return Verdict(Outcome.ERROR, checks, sha256, error=message)
+    return Verdict(Outcome.ERROR, checks, sha256, error=message, trust_anchor=trust_anchor)

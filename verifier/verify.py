@@ -1,32 +1,76 @@
-"""Verification of one document against its receipt and the chain.
+"""Verification of one document against its receipt, the chain and the verifier's trust anchors.
 
-``verify_document`` never trusts the receipt beyond what the chain confirms: the receipt only says
-where to look. Steps are numbered as in RECEIPT.md, section "Verifying".
+``verify_document`` never trusts the receipt beyond what the chain confirms, and trusts the chain
+only through a registry the verifier was given as a trust anchor: the receipt only says where to
+look. Steps are numbered as in RECEIPT.md §4.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .abi import checksummed
-from .chain import ChainReader, Reason
+from .chain import DocumentStatus, Reason
 from .errors import ChainError, SceauError
 from .kinds import kind_name
-from .merkle import verify_proof
+from .merkle import NO_FIELDS, verify_proof
 from .receipt import Receipt
 from .verdict import Check, Outcome, Verdict, error_verdict
+
+if TYPE_CHECKING:
+    from .anchors import TrustAnchor
+    from .service import Verifier
 
 
 def _date(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def untrusted_registry(chain_id: int, registry: str, verifier: Verifier, sha: str | None, what: str) -> Verdict:
+    """The verdict on anything naming a registry the verifier was not given: never valid, and no
+    reader is ever made for it."""
+    check = Check(
+        "trust_anchor",
+        False,
+        f"the {what} names registry {registry} on chain {chain_id}, which is not one of this verifier's "
+        f"trust anchors ({verifier.anchors.describe()}): its answers prove nothing",
+    )
+    return Verdict(Outcome.UNTRUSTED_ISSUER, (check,), sha)
+
+
+def trusted_check(anchor: TrustAnchor) -> Check:
+    return Check(
+        "trust_anchor",
+        True,
+        f"registry {anchor.registry} on chain {anchor.chain_id} is a trust anchor ({anchor.name})",
+    )
+
+
+def validity_check(valid_from: int, valid_until: int, now: int) -> tuple[Check, Outcome | None]:
+    """(7): the document's validity period; the outcome it forces, if any."""
+    if now < valid_from:
+        return Check("expiry", False, f"not valid before {_date(valid_from)}"), Outcome.NOT_YET_VALID
+    if valid_until and now >= valid_until:
+        return Check("expiry", False, f"expired on {_date(valid_until)}"), Outcome.EXPIRED
+    if valid_until:
+        return Check("expiry", True, f"valid until {_date(valid_until)}"), None
+    return Check("expiry", True, "does not expire"), None
+
+
 def verify_document(
-    digest: bytes, receipt: Receipt, reader: ChainReader, *, now: int | None = None, from_seal: bool = False
+    digest: bytes,
+    receipt: Receipt,
+    verifier: Verifier,
+    *,
+    now: int | None = None,
+    from_seal: bool = False,
+    status: tuple[bool, DocumentStatus] | None = None,
 ) -> Verdict:
-    """Decide whether the document with SHA-256 `digest` is what `receipt` certifies, per the chain."""
+    """Decide whether the document with SHA-256 `digest` is what `receipt` certifies.
+
+    `from_seal`: the receipt was rebuilt from a seal (no transaction, no batch size). `status`: the
+    registry's answer already read in a batch (bulk checks)."""
     now = int(time.time()) if now is None else now
     sha = digest.hex()
     doc = receipt.document
@@ -36,6 +80,7 @@ def verify_document(
         "index": doc.index,
         "validFrom": doc.valid_from,
         "validUntil": doc.valid_until or None,
+        "fieldsBound": doc.fields_sha256 != NO_FIELDS,
     }
 
     # (1): the document is the one the receipt commits to
@@ -66,36 +111,45 @@ def verify_document(
     if not integrity or not proof_ok:
         return Verdict(Outcome.TAMPERED, tuple(checks), sha, document=document_info)
 
-    # (3): the endpoint serves the receipt's chain and registry
+    # (3): the registry is one of the verifier's trust anchors, and the endpoint serves its chain
+    anchor = verifier.anchors.find(receipt.chain_id, receipt.registry)
+    if anchor is None:
+        untrusted = untrusted_registry(receipt.chain_id, receipt.registry, verifier, sha, "receipt")
+        return Verdict(Outcome.UNTRUSTED_ISSUER, (*checks, *untrusted.checks), sha, document=document_info)
+    checks.append(trusted_check(anchor))
+    trust_info = anchor.to_dict()
     try:
-        if checksummed(receipt.registry) != reader.registry:
-            raise ChainError(f"the receipt names registry {receipt.registry}, not {reader.registry}")
-        reader.require_chain(receipt.chain_id)
-        proof_on_chain, status = reader.check_document(receipt.anchor.root, doc.index, leaf, list(receipt.proof))
+        reader = verifier.reader(anchor)
+        proof_on_chain, state = status or reader.check_document(
+            receipt.anchor.issuer_key, receipt.anchor.root, doc.index, leaf, list(receipt.proof)
+        )
     except SceauError as exc:
-        return error_verdict(str(exc), sha, tuple(checks))
+        verifier.unpin(anchor)
+        return error_verdict(str(exc), sha, tuple(checks), trust_info)
 
     # (4): the root is anchored, by the receipt's key, for this kind and size of batch
     anchor_info = {
         "chainId": receipt.chain_id,
-        "registry": reader.registry,
+        "registry": anchor.registry,
         "root": "0x" + receipt.anchor.root.hex(),
+        "key": state.key if state.anchored else receipt.anchor.issuer_key,
         "transactionHash": None if from_seal else "0x" + receipt.anchor.transaction_hash.hex(),
         "blockNumber": None if from_seal else receipt.anchor.block_number,
-        "anchoredAt": status.anchored_at or None,
+        "anchoredAt": state.anchored_at or None,
     }
     problems = []
-    if not status.anchored:
-        problems.append(f"root {receipt.anchor.root.hex()[:16]}… is not anchored on chain {receipt.chain_id}")
+    if not state.anchored:
+        problems.append(
+            f"root {receipt.anchor.root.hex()[:16]}… was never anchored by key {receipt.anchor.issuer_key} "
+            f"on chain {receipt.chain_id}"
+        )
     else:
-        if status.key.lower() != receipt.anchor.issuer_key.lower():
-            problems.append(f"it was anchored by key {status.key}, not by the receipt's {receipt.anchor.issuer_key}")
-        if not from_seal and status.document_count != receipt.anchor.document_count:
-            problems.append(f"the batch holds {status.document_count} documents, not {receipt.anchor.document_count}")
-        if status.kind != doc.kind:
-            problems.append(f"the batch is of kind {kind_name(status.kind)}, not {kind_name(doc.kind)}")
-        if from_seal and doc.index >= status.document_count:
-            problems.append(f"the batch holds {status.document_count} documents, none with index {doc.index}")
+        if not from_seal and state.document_count != receipt.anchor.document_count:
+            problems.append(f"the batch holds {state.document_count} documents, not {receipt.anchor.document_count}")
+        if state.kind != doc.kind:
+            problems.append(f"the batch is of kind {kind_name(state.kind)}, not {kind_name(doc.kind)}")
+        if doc.index >= state.document_count:
+            problems.append(f"the batch holds {state.document_count} documents, none with index {doc.index}")
         if not proof_on_chain:
             problems.append("the registry's MerkleProof check rejects the proof")
     anchored_ok = not problems
@@ -103,37 +157,40 @@ def verify_document(
         Check(
             "anchor",
             anchored_ok,
-            f"anchored on chain {receipt.chain_id} on {_date(status.anchored_at)}"
+            f"anchored on chain {receipt.chain_id} on {_date(state.anchored_at)}"
             + ("" if from_seal else f" in block {receipt.anchor.block_number}")
             if anchored_ok
             else "; ".join(problems),
         )
     )
     if not anchored_ok:
-        return Verdict(Outcome.UNKNOWN, tuple(checks), sha, anchor=anchor_info, document=document_info)
+        return Verdict(
+            Outcome.UNKNOWN, tuple(checks), sha, anchor=anchor_info, document=document_info, trust_anchor=trust_info
+        )
 
-    # (5): the key and its issuer were accredited for this kind when the root was anchored
+    # (5): the key and its issuer were accredited when the root was anchored (the registry refuses
+    # an anchor of a kind the issuer was not accredited for, so the kind was permitted then)
     try:
-        issuer = reader.issuer(status.issuer_id)
+        issuer = reader.issuer(state.issuer_id)
     except ChainError as exc:
-        return error_verdict(str(exc), sha, tuple(checks))
+        verifier.unpin(anchor)
+        return error_verdict(str(exc), sha, tuple(checks), trust_info)
     issuer_info = {
         "id": issuer.id,
         "name": issuer.name,
         "identifier": issuer.identifier,
-        "key": status.key,
+        "key": state.key,
         "accreditor": issuer.accreditor,
         "accreditorName": issuer.accreditor_name,
         "accreditedAt": issuer.accredited_at,
         "suspended": issuer.suspended,
+        "rootAuthority": anchor.name,
     }
     reasons = []
-    if not status.key_valid_at_anchoring:
-        reasons.append(f"key {status.key} was not valid on {_date(status.anchored_at)} (rotated out or compromised)")
-    if not status.issuer_active_at_anchoring:
-        reasons.append(f"{issuer.name} was suspended on {_date(status.anchored_at)}")
-    if not status.kind_permitted:
-        reasons.append(f"{issuer.name} is not accredited for {kind_name(status.kind)}")
+    if not state.key_valid_at_anchoring:
+        reasons.append(f"key {state.key} was not valid on {_date(state.anchored_at)} (rotated out or compromised)")
+    if not state.issuer_active_at_anchoring:
+        reasons.append(f"{issuer.name} was suspended on {_date(state.anchored_at)}")
     issuer_ok = not reasons
     checks.append(
         Check(
@@ -147,15 +204,18 @@ def verify_document(
 
     # (6): not revoked
     revocation_info: dict[str, Any] | None = None
-    if status.revocation is Reason.NONE:
+    if state.revocation == Reason.NONE:
         checks.append(Check("revocation", True, "not revoked"))
     else:
-        revocation_info = {"reason": status.revocation.slug}
+        slug = Reason.slug_of(state.revocation)
+        revocation_info = {"reason": slug, "code": int(state.revocation)}
         try:
-            event = reader.revocation_event(receipt.anchor.root, doc.index, receipt.anchor.block_number)
+            event = reader.revocation_event(
+                receipt.anchor.issuer_key, receipt.anchor.root, doc.index, receipt.anchor.block_number
+            )
         except ChainError:
             event = None
-        detail = f"revoked: {status.revocation.slug.replace('_', ' ')}"
+        detail = f"revoked: {slug.replace('_', ' ')}"
         if event is not None:
             revocation_info.update(
                 revokedAt=event.revoked_at,
@@ -165,21 +225,16 @@ def verify_document(
             detail += f" on {_date(event.revoked_at)}"
         checks.append(Check("revocation", False, detail))
 
-    # (7): within its validity dates
-    if doc.valid_until and now >= doc.valid_until:
-        expiry = Check("expiry", False, f"expired on {_date(doc.valid_until)}")
-    elif doc.valid_until:
-        expiry = Check("expiry", True, f"valid until {_date(doc.valid_until)}")
-    else:
-        expiry = Check("expiry", True, "does not expire")
-    checks.append(expiry)
+    # (7): within its validity period
+    validity, forced = validity_check(doc.valid_from, doc.valid_until, now)
+    checks.append(validity)
 
     if not issuer_ok:
         outcome = Outcome.UNTRUSTED_ISSUER
     elif revocation_info is not None:
         outcome = Outcome.REVOKED
-    elif not expiry.ok:
-        outcome = Outcome.EXPIRED
+    elif forced is not None:
+        outcome = forced
     else:
         outcome = Outcome.VALID
     return Verdict(
@@ -190,4 +245,5 @@ def verify_document(
         anchor=anchor_info,
         revocation=revocation_info,
         document=document_info,
+        trust_anchor=trust_info,
     )

@@ -1,119 +1,179 @@
-"""Verification of a seal (the QR payload): offline against a trust list, online against the chain."""
+"""Verification of a seal (the QR payload): online against the chain, offline against a signed
+trust list. Either way, a seal is "authentic" only for the displayed fields it binds: the paper must
+say them word for word."""
 
 from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from .chain import ChainReader
+from .fields import fields_sha256
 from .kinds import kind_name
-from .merkle import verify_proof
+from .merkle import NO_FIELDS, verify_proof
 from .seal import InvalidSeal, Seal, canonical_fields
-from .trustlist import TrustList
 from .verdict import Check, Outcome, Verdict, error_verdict
-from .verify import verify_document
+from .verify import untrusted_registry, validity_check, verify_document
+
+if TYPE_CHECKING:
+    from .service import Verifier
 
 
 def _date(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
-def verify_seal(
-    seal: Seal, *, reader: ChainReader | None = None, trust: TrustList | None = None, now: int | None = None
-) -> Verdict:
-    """Online when `reader` is given (chain, accreditation at anchoring, revocation); otherwise
-    offline with `trust` (signature by a key the trust list accredits, proof, expiry)."""
+def _content_check(seal: Seal) -> tuple[Check, Outcome | None]:
+    """What the seal vouches for on the paper. Never claims a document's integrity: no document
+    was hashed, only the fields the seal carries."""
+    if seal.fields:
+        if fields_sha256(seal.fields) != seal.document.fields_sha256:
+            return Check("fields", False, "the displayed fields differ from the ones anchored"), Outcome.TAMPERED
+        return (
+            Check("fields", True, "the fields below are the ones anchored: the paper must show them word for word"),
+            None,
+        )
+    if seal.document.fields_sha256 != NO_FIELDS:
+        return Check("fields", None, "the seal omits the displayed fields its document binds"), Outcome.SEAL_ONLY
+    return (
+        Check(
+            "fields",
+            None,
+            "this seal binds no displayed content: it proves that its issuer anchored a document, "
+            "not that the paper in hand is that document",
+        ),
+        Outcome.SEAL_ONLY,
+    )
+
+
+def verify_seal(seal: Seal, verifier: Verifier, *, offline: bool = False, now: int | None = None) -> Verdict:
+    """Online (chain, accreditation at anchoring, revocation), or with `offline` against the
+    verifier's signed trust list (signature, proof, accreditation as of the list; revocation unseen)."""
     now = int(time.time()) if now is None else now
-    try:
-        signer = seal.signer()
-    except InvalidSeal as exc:
-        return error_verdict(str(exc))
     sha = seal.document.sha256.hex()
-    if seal.fields and hashlib.sha256(canonical_fields(seal.fields)).digest() != seal.document.sha256:
-        return Verdict(
-            Outcome.TAMPERED,
-            (Check("integrity", False, "the displayed fields differ from the sealed ones"),),
-            sha,
-            document={"fields": seal.fields},
-        )
-    if reader is not None:
-        verdict = verify_document(seal.document.sha256, seal.as_receipt(signer), reader, now=now, from_seal=True)
-        document = {**verdict.document, "fields": seal.fields}
-        online = (Check("signature", True, f"signed by key {signer}"), *verdict.checks)
-        return Verdict(
-            verdict.outcome,
-            online,
-            verdict.sha256,
-            verdict.issuer,
-            verdict.anchor,
-            verdict.revocation,
-            document,
-            verdict.error,
-        )
-    if trust is None:
-        return error_verdict("offline verification needs a trust list (sceau trustlist export)", sha)
-    checks: list[Check] = []
-    key = trust.lookup(signer)
-    document = {
+    document: dict[str, Any] = {
         "kind": kind_name(seal.document.kind),
         "fields": seal.fields,
         "validFrom": seal.document.valid_from,
         "validUntil": seal.document.valid_until or None,
+        "fieldsBound": seal.document.fields_sha256 != NO_FIELDS,
     }
-    if seal.chain_id != trust.chain_id or seal.registry.lower() != trust.registry.lower():
-        return error_verdict(f"the seal is for chain {seal.chain_id}, the trust list for chain {trust.chain_id}", sha)
-    issued = seal.anchored_at
-    if key is None:
-        checks.append(Check("signature", False, f"signed by {signer}, a key the trust list does not know"))
-        return Verdict(Outcome.UNTRUSTED_ISSUER, tuple(checks), sha, document=document)
-    trusted = key.valid_at(issued)
-    checks.append(
-        Check(
-            "signature",
-            trusted,
-            f"signed by {key.issuer} ({key.identifier}), accredited by {key.accreditor}"
-            if trusted
-            else f"signed by {key.issuer}, whose key was not accredited when it anchored ({_date(issued)})",
+    try:
+        signer = seal.signer()
+    except InvalidSeal as exc:
+        return error_verdict(str(exc))
+    content, content_outcome = _content_check(seal)
+    if content_outcome is Outcome.TAMPERED:
+        return Verdict(Outcome.TAMPERED, (content,), sha, document=document)
+    anchor = verifier.anchors.find(seal.chain_id, seal.registry)
+    if anchor is None:
+        return replace(untrusted_registry(seal.chain_id, seal.registry, verifier, sha, "seal"), document=document)
+    if offline:
+        verdict = _offline(seal, signer, verifier, now, document)
+    else:
+        online = verify_document(seal.document.sha256, seal.as_receipt(signer), verifier, now=now, from_seal=True)
+        # the seal's signer is the anchoring key looked up on chain: a re-signed copy finds nothing
+        checks = tuple(c for c in online.checks if c.id != "integrity")
+        verdict = replace(
+            online,
+            checks=(Check("signature", True, f"signed by key {signer}"), *checks),
+            document={**online.document, **document},
         )
-    )
-    permitted = kind_name(seal.document.kind) in key.kinds  # unknown codes are named "kind-N": never listed
+    checks = (content, *verdict.checks)
+    outcome = verdict.outcome
+    if content_outcome is Outcome.SEAL_ONLY and outcome in (Outcome.VALID, Outcome.VALID_REVOCATION_UNCHECKED):
+        outcome = Outcome.SEAL_ONLY
+    return replace(verdict, outcome=outcome, checks=checks)
+
+
+def _offline(seal: Seal, signer: str, verifier: Verifier, now: int, document: dict[str, Any]) -> Verdict:
+    sha = seal.document.sha256.hex()
+    trust = verifier.trust_list
+    if trust is None:
+        return error_verdict("offline verification needs a signed trust list (sceau trustlist export)", sha)
+    trust_info = trust.anchor.to_dict()
+    if (trust.anchor.chain_id, trust.anchor.registry.lower()) != (seal.chain_id, seal.registry.lower()):
+        return error_verdict(
+            f"the trust list covers registry {trust.anchor.registry}, not the seal's {seal.registry}",
+            sha,
+            trust_anchor=trust_info,
+        )
+    if trust.stale(now):
+        return error_verdict(
+            f"the trust list is stale: its next update was due on {_date(trust.next_update)}; get a fresh one "
+            "from the root authority, or check online",
+            sha,
+            trust_anchor=trust_info,
+        )
+    checks: list[Check] = []
     proof_ok = verify_proof(seal.root, seal.as_receipt(signer).leaf, seal.proof)
     checks.append(
         Check(
             "merkle_proof",
             proof_ok,
-            "the proof leads to the anchored root"
-            if proof_ok
-            else "the proof does not lead to the root: the seal was altered",
+            "the proof leads to the anchored root" if proof_ok else "the proof does not lead to the root: altered",
         )
     )
-    checks.append(Check("revocation", None, f"not checked offline (trust list of {_date(trust.exported_at)})"))
-    expired = bool(seal.document.valid_until) and now >= seal.document.valid_until
-    checks.append(
-        Check(
-            "expiry",
-            not expired,
-            f"expired on {_date(seal.document.valid_until)}"
-            if expired
-            else (
-                f"valid until {_date(seal.document.valid_until)}" if seal.document.valid_until else "does not expire"
-            ),
-        )
-    )
+    if not proof_ok:
+        return Verdict(Outcome.TAMPERED, tuple(checks), sha, document=document, trust_anchor=trust_info)
+    key = trust.lookup(signer)
+    if key is None:
+        checks.append(Check("signature", False, f"signed by {signer}, a key the trust list does not know"))
+        return Verdict(Outcome.UNTRUSTED_ISSUER, tuple(checks), sha, document=document, trust_anchor=trust_info)
     issuer = {
         "id": key.issuer_id,
         "name": key.issuer,
         "identifier": key.identifier,
         "key": key.address,
         "accreditorName": key.accreditor,
+        "rootAuthority": trust.anchor.name,
     }
-    if not proof_ok:
-        outcome = Outcome.TAMPERED
-    elif not trusted or not permitted:
+    # a key cut off for compromise signs whatever time a thief writes: only the chain can tell
+    if key.compromised or key.issuer_suspended or kind_name(seal.document.kind) not in key.kinds:
+        why = (
+            "its key was declared compromised"
+            if key.compromised
+            else ("its issuer is suspended" if key.issuer_suspended else "the trust list no longer lists its kind")
+        )
+        checks.append(Check("signature", None, f"signed by {key.issuer}, but {why}: check online"))
+        return Verdict(
+            Outcome.ERROR,
+            tuple(checks),
+            sha,
+            issuer=issuer,
+            document=document,
+            error=f"cannot be decided offline ({why}): check online",
+            trust_anchor=trust_info,
+        )
+    trusted = key.valid_at(seal.anchored_at)
+    checks.append(
+        Check(
+            "signature",
+            trusted,
+            f"signed by {key.issuer} ({key.identifier}), accredited by {key.accreditor}"
+            if trusted
+            else f"signed by {key.issuer}, whose key was not accredited when it anchored ({_date(seal.anchored_at)})",
+        )
+    )
+    checks.append(
+        Check("revocation", None, f"not checked offline (trust list of {_date(trust.issued_at)}): check online")
+    )
+    validity, forced = validity_check(seal.document.valid_from, seal.document.valid_until, now)
+    checks.append(validity)
+    if not trusted:
         outcome = Outcome.UNTRUSTED_ISSUER
-    elif expired:
-        outcome = Outcome.EXPIRED
+    elif forced is not None:
+        outcome = forced
     else:
-        outcome = Outcome.VALID
-    return Verdict(outcome, tuple(checks), sha, issuer=issuer, document=document)
+        outcome = Outcome.VALID_REVOCATION_UNCHECKED
+    anchor = {"chainId": seal.chain_id, "registry": seal.registry, "anchoredAt": seal.anchored_at}
+    return Verdict(
+        outcome, tuple(checks), sha, issuer=issuer, anchor=anchor, document=document, trust_anchor=trust_info
+    )
+
+
+def fields_document_sha256(fields: dict[str, str]) -> bytes:
+    """The SHA-256 a fields-only paper title anchors as its document."""
+    return hashlib.sha256(canonical_fields(fields)).digest()
