@@ -146,6 +146,7 @@ def document_json(session: Session, d: Document, full: bool = False) -> dict[str
         validFrom=d.valid_from,
         validUntil=d.valid_until or None,
         reference=d.reference,
+        fields=d.fields,
         filename=d.filename,
         createdAt=d.created_at,
         failure=d.failure,

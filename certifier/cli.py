@@ -429,7 +429,9 @@ def _parse_fields(items: tuple[str, ...]) -> dict[str, str]:
 def settings_verifier_url() -> str | None:
     """The public verifier's base URL (``SCEAU_VERIFIER_URL``): seals then hold a link any phone
     camera opens; without it, the bare SC1: text."""
-    return os.environ.get("SCEAU_VERIFIER_URL") or None
+    from .settings import Settings
+
+    return Settings.from_env().verifier_url
 
 
 def _receipt_for(arg: Path) -> Receipt:

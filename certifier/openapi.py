@@ -18,6 +18,13 @@ def _ref(name: str) -> dict[str, str]:
 
 
 _STATUS = ["pending", "anchoring", "anchored", "confirmed", "failed"]
+#: Displayed fields (verifier.fields): the words a document prints, bound in its leaf.
+_FIELDS = {
+    "type": "object",
+    "maxProperties": 16,
+    "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]{0,31}$"},
+    "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 200},
+}
 _TX_STATUS = ["built", "signed", "sent", "mined", "confirmed", "failed"]
 _REASONS = ["fraud", "clerical_error", "annulment", "key_compromise", "superseded"]
 
@@ -86,6 +93,7 @@ SPEC: dict[str, Any] = {
                     "validFrom": {"type": "integer"},
                     "validUntil": {"type": ["integer", "null"]},
                     "reference": {"type": ["string", "null"]},
+                    "fields": {"oneOf": [_FIELDS, {"type": "null"}]},
                     "filename": {"type": ["string", "null"]},
                     "createdAt": {"type": "number"},
                     "failure": {"type": ["string", "null"]},
@@ -125,6 +133,7 @@ SPEC: dict[str, Any] = {
                                 "validFrom": {"type": ["string", "integer"]},
                                 "validUntil": {"type": ["string", "integer"]},
                                 "reference": {"type": "string", "maxLength": 200},
+                                "fields": _FIELDS,
                             },
                         },
                     }
@@ -176,6 +185,10 @@ SPEC: dict[str, Any] = {
                                     "validFrom": {"type": "string"},
                                     "validUntil": {"type": "string"},
                                     "reference": {"type": "array", "items": {"type": "string"}},
+                                    "fields": {
+                                        "type": "string",
+                                        "description": "JSON object of displayed fields, with exactly one file",
+                                    },
                                 },
                             }
                         },

@@ -309,3 +309,26 @@ def test_status_shows_the_queue_batches_in_flight_balances_and_last_error(
     text = sceau("status").output
     assert issuer in text and "last error:" in text
     service.worker().run_until_idle()
+
+
+def test_one_upload_may_bind_the_fields_it_prints_and_bad_fields_are_named(
+    service: Service, chain: Chain, issuer: str
+) -> None:
+    auth = service.token(issuer)
+    data = {"file": (io.BytesIO(b"%PDF-1.7 permis"), "p.pdf"), "fields": json.dumps({"holder": "Ana Lima"})}
+    response = service.client.post("/api/v1/documents", data=data, headers=auth, content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    bad = service.client.post(
+        "/api/v1/documents",
+        json={"documents": [{"sha256": "ab" * 32, "fields": {"holder": "", "bad name": "x"}}]},
+        headers=auth,
+    )
+    assert bad.status_code == 400
+    problems = json.dumps(bad.get_json())
+    assert "documents[0].fields" in problems
+    two = {
+        "file": [(io.BytesIO(b"%PDF-1.7 a"), "a.pdf"), (io.BytesIO(b"%PDF-1.7 b"), "b.pdf")],
+        "fields": json.dumps({"holder": "Ana Lima"}),
+    }
+    refused = service.client.post("/api/v1/documents", data=two, headers=auth, content_type="multipart/form-data")
+    assert refused.status_code == 400 and "exactly one file" in json.dumps(refused.get_json())

@@ -117,6 +117,40 @@ def test_drop_a_tampered_pdf_and_see_the_failure(page: Any, server: str, certifi
     shot(page, "verifier-tampered-fr")
 
 
+def test_a_phone_opening_the_seal_link_sees_the_words_the_paper_must_carry(
+    page: Any, server: str, sceau: Any, issuer: str, tmp_path: Path
+) -> None:
+    """The QR of a seal may be a link (BASE/#SC1:…): the page reads the fragment, which never
+    reaches a server, and verifies it."""
+    import json
+
+    from verifier.seal import seal_url
+
+    result = sceau(
+        "seal",
+        "--issuer",
+        issuer,
+        "--kind",
+        "diploma",
+        "--field",
+        "holder=Léa Rousseau",
+        "--field",
+        "degree=Licence de droit",
+        "--out",
+        tmp_path / "s.png",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    page.goto(seal_url(server, json.loads(result.output)["seal"]))
+    headline = page.locator("#headline")
+    headline.wait_for()
+    assert "authentique" in headline.inner_text() and issuer in headline.inner_text()
+    words = page.locator("dl.fields").inner_text()
+    assert "Titulaire" in words and "Léa Rousseau" in words and "Licence de droit" in words
+    assert "#" not in page.url  # the seal does not linger in the address bar or history
+    shot(page, "verifier-seal-link-fr")
+
+
 def test_switch_the_language_and_it_stays(page: Any, server: str) -> None:
     page.goto(server + "/")
     page.get_by_role("link", name="English").click()

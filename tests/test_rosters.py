@@ -161,3 +161,35 @@ def test_not_a_zip_and_missing_parts(service: Service, issuer: str) -> None:
     assert {"colour: unknown field", "roster: required (the CSV)", "archive: required (the ZIP of PDFs)"} <= set(
         problems
     )
+
+
+def test_a_roster_diploma_s_certified_copy_seals_the_words_it_prints(
+    service: Service, chain: Chain, issuer: str
+) -> None:
+    from tests.pdfs import diploma_pdf
+    from verifier.pdf import open_certified
+    from verifier.seal import Seal
+    from verifier.verify_seal import verify_seal
+
+    auth = service.token(issuer)
+    pdf = diploma_pdf("Master Physique - Jeanne Marie Dupont")
+    roster = HEADER + "M26-001,Dupont,Jeanne Marie,Master Physique,2026-07-01,dupont.pdf\n"
+    body = post(service, auth, roster.encode(), make_zip({"dupont.pdf": pdf})).get_json()
+    service.worker().run_until_idle()
+    doc_id = body["documents"][0]["id"]
+    copy = service.client.get(f"/api/v1/documents/{doc_id}/certified.pdf", headers=auth)
+    assert copy.status_code == 200
+    verifier = verifier_for(chain.url, chain.deployment)
+    verdict = verifier.verify_bytes(copy.data, None)
+    words = {
+        "date": "2026-07-01",
+        "degree": "Master Physique",
+        "family_name": "Dupont",
+        "given_names": "Jeanne Marie",
+        "number": "M26-001",
+    }
+    assert verdict.outcome.value == "valid" and verdict.document["fields"] == words
+    certified = open_certified(copy.data)
+    assert certified is not None and certified.seal_text is not None
+    scanned = verify_seal(Seal.decode(certified.seal_text), verifier)  # the printed copy, checked by its QR
+    assert scanned.outcome.value == "valid" and scanned.document["fields"] == words

@@ -446,3 +446,77 @@ def test_a_stolen_key_cannot_back_date_seals_offline(chain: Chain, sceau: Any, t
     # online, the genuine seal (anchored before the compromise) still stands
     code, verdict = verify_json("--seal", text)
     assert code == 0, verdict
+
+
+def test_a_successor_registry_keeps_old_receipts_verifying(tmp_path: Path) -> None:
+    """Registry succession: the new deployment names its predecessor; the trust anchors carry both,
+    so a diploma anchored in the old registry still verifies, and nothing else is trusted."""
+    from certifier import localchain
+
+    home = tmp_path / "home"
+    node = localchain.up(free_port(), base=home)
+    env = {
+        "SCEAU_HOME": str(home),
+        "SCEAU_RPC_URL": node.url,
+        "SCEAU_KEY_PASSPHRASE": "avant",
+        "SCEAU_SCRYPT_N": "2048",
+        "SCEAU_TRUST_ANCHORS": "",
+    }
+    try:
+        assert run_sceau("deploy", env=env).returncode == 0
+        old = json.loads((home / "deployment.json").read_text())["registry"]
+        assert run_sceau("issuer", "create", "Université d'Avant", "--kind", "diploma", env=env).returncode == 0
+        [doc] = write_docs(tmp_path / "docs", 1)
+        assert run_sceau("issue", "--issuer", "Université d'Avant", doc, env=env).returncode == 0
+        out = run_sceau("deploy", "--predecessor", old, env=env)
+        assert out.returncode == 0, out.stderr
+        anchors = json.loads((home / "trust-anchors.json").read_text())["anchors"]
+        new = json.loads((home / "deployment.json").read_text())["registry"]
+        assert [a["registry"] for a in anchors] == [new, old] and anchors[0]["predecessor"] == old
+        code, verdict = verify_json(doc, env=env)
+        assert code == 0 and verdict["verdict"] == "valid" and verdict["trustAnchor"]["registry"] == old
+        # a verifier given only the new registry's anchor does not trust the old one
+        only_new = tmp_path / "only-new.json"
+        only_new.write_text(
+            json.dumps({"mediaType": "application/vnd.sceau.trust-anchors.v1+json", "anchors": anchors[:1]})
+        )
+        code, verdict = verify_json(doc, "--trust-anchors", only_new, env=env)
+        assert code == 1 and verdict["verdict"] == "untrusted_issuer"
+    finally:
+        localchain.down(home)
+
+
+def test_a_later_update_redrawing_the_seal_over_the_page_is_tampering(
+    sceau: Any, issuer: str, tmp_path: Path, client: Any
+) -> None:
+    from tests.pdfs import overlay_seal
+
+    copy, _ = certified_with_fields(sceau, issuer, tmp_path, "holder=Jeanne Martin")
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(overlay_seal(copy.read_bytes(), "Doctorat de chimie"))
+    code, verdict = verify_json(forged)
+    assert code == 1 and verdict["verdict"] == "tampered"
+    assert "changed after Sceau certified it" in verdict["checks"][0]["detail"]
+    page = client.post(
+        "/verify",
+        data={"lang": "fr", "file": (forged.open("rb"), forged.name)},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "non authentique" in page
+
+
+def test_narrowing_an_issuers_kinds_later_leaves_its_old_diplomas_valid(
+    chain: Chain, sceau: Any, issuer: str, tmp_path: Path
+) -> None:
+    from certifier import keystore
+    from tests.chainhelpers import root_actor
+
+    [doc] = write_docs(tmp_path, 1)
+    assert sceau("issue", "--issuer", issuer, "--kind", "diploma", doc).exit_code == 0
+    issuer_id = keystore.load(issuer).issuer_id
+    root_actor(chain.w3, chain.registry).send(chain.registry.functions.setIssuerKinds(issuer_id, 1 << 3))
+    code, verdict = verify_json(doc)
+    assert code == 0 and verdict["verdict"] == "valid"  # "from now on" means from now on
+    [late] = write_docs(tmp_path / "late", 1)
+    refused = sceau("issue", "--issuer", issuer, "--kind", "diploma", late)
+    assert refused.exit_code != 0 and "RegistryKindNotPermitted" in refused.output

@@ -144,6 +144,12 @@ class Verifier:
             return Verdict(Outcome.TAMPERED, (check,), hashlib.sha256(data).hexdigest())
         verdict = verify_document(sha256_bytes(certified.original), receipt, self)
         problems = certified.problems
+        if certified.seal_text is not None:
+            fields, seal_problem = _stamped_fields(certified.seal_text, receipt)
+            if seal_problem:
+                problems = (*problems, seal_problem)
+            elif fields:
+                verdict = replace(verdict, document={**verdict.document, "fields": fields})
         check = Check(
             "certified_pdf",
             not problems,
@@ -169,3 +175,28 @@ def read_receipt_file(path: Path) -> Receipt:
 
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
+
+
+def _stamped_fields(seal_text: str, receipt: Receipt) -> tuple[dict[str, str], str | None]:
+    """The displayed fields the stamped seal shows, or the reason it does not belong to the
+    certified copy's receipt (a seal lifted from another diploma)."""
+    from .fields import fields_sha256
+    from .seal import InvalidSeal, Seal
+
+    try:
+        seal = Seal.decode(seal_text)
+        signer = seal.signer()
+    except InvalidSeal as exc:
+        return {}, f"the stamped seal cannot be read: {exc}"
+    same = (
+        seal.chain_id == receipt.chain_id
+        and seal.registry.lower() == receipt.registry.lower()
+        and seal.root == receipt.anchor.root
+        and seal.document == receipt.document
+        and signer.lower() == receipt.anchor.issuer_key.lower()
+    )
+    if not same:
+        return {}, "the stamped seal belongs to another document than the attached receipt"
+    if seal.fields and fields_sha256(seal.fields) != receipt.document.fields_sha256:
+        return {}, "the stamped seal shows other fields than the ones anchored"
+    return seal.fields, None
