@@ -1,27 +1,31 @@
 """Certified copies of documents the service holds: original from storage, receipt from the
-batch, seal signed with the issuer's key."""
+batch, and the seal the worker signed when it confirmed the batch (stored with the document).
+
+The web processes that serve this parse untrusted uploads: they hold no issuer key and need none."""
 
 from __future__ import annotations
 
-from eth_account.signers.local import LocalAccount
 from sqlalchemy.orm import Session
 
 from verifier.errors import DocumentError
+from verifier.seal import seal_url
 
-from .certified_pdf import certify_and_seal
+from .certified_pdf import certify
 from .context import ServiceContext
 from .db import Batch, Document
 from .documents import Conflict, receipts_for_batch
 from .keystore import load
 from .uploads import stored_path
-from .worker import unlock_with_env
-
-_accounts: dict[str, LocalAccount] = {}
 
 
-def certified_copy(ctx: ServiceContext, session: Session, doc: Document) -> bytes:
+def certified_copy(ctx: ServiceContext, session: Session, doc: Document, position: str = "bottom-right") -> bytes:
     if doc.status != "confirmed":
         raise Conflict(f"document {doc.id} is {doc.status}; a certified copy exists once it is confirmed")
+    if not doc.seal:
+        raise Conflict(
+            f"document {doc.id} is confirmed but its seal is not signed yet (the worker signs it just after "
+            "confirming the batch): try again in a minute; if this lasts, see `sceau status`"
+        )
     path = stored_path(ctx.storage, doc.sha256)
     if not path.exists():
         raise Conflict(f"the original of document {doc.id} is not kept here (uploaded as a digest, or not kept)")
@@ -29,17 +33,9 @@ def certified_copy(ctx: ServiceContext, session: Session, doc: Document) -> byte
     batch = session.get(Batch, doc.batch_id)
     assert batch is not None and batch.block_number is not None
     receipt = receipts_for_batch(session, batch, ctx.deployment, load(doc.issuer).address)[doc.id]
-    account = _accounts.get(doc.issuer) or unlock_with_env(doc.issuer)
-    _accounts[doc.issuer] = account
-    anchored_at = int(ctx.w3.eth.get_block(batch.block_number)["timestamp"])
+    base = ctx.settings.verifier_url
+    text = seal_url(base, doc.seal) if base else doc.seal
     try:
-        return certify_and_seal(
-            original,
-            receipt,
-            account.key,
-            anchored_at,
-            fields=doc.fields or {},
-            verifier_url=ctx.settings.verifier_url,
-        )
+        return certify(original, receipt, text, position=position)
     except DocumentError as exc:
         raise Conflict(str(exc)) from None

@@ -3,6 +3,7 @@ suspension, listing."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from web3 import Web3
@@ -29,8 +30,10 @@ def create_issuer(
     *,
     accredit: bool = True,
     base: Path | None = None,
+    make_key: Callable[[str, str, tuple[str, ...]], IssuerKey] | None = None,
 ) -> IssuerKey:
-    """Create an issuer key; on the dev chain, fund it and (unless told not to) accredit it."""
+    """Create an issuer key (a keystore opened by `passphrase`, or what `make_key(name, identifier,
+    kinds)` makes: an HSM key); on the dev chain, fund it and (unless told not to) accredit it."""
     deployment = current(w3, base)
     kinds_mask(list(kinds))  # unknown kinds fail before anything is written
     identifier = identifier or keystore.slug(name).upper()
@@ -39,7 +42,10 @@ def create_issuer(
         holder = contract.functions.issuerByIdentifier(identifier).call()
         if holder:  # identifiers are unique in a registry: refuse before a key is written
             raise ConfigurationError(f"issuer #{holder} already holds the identifier {identifier!r}: give another --id")
-    record = keystore.create(name, identifier, kinds, passphrase, base)
+    if make_key is not None:
+        record = make_key(name, identifier, kinds)
+    else:
+        record = keystore.create(name, identifier, kinds, passphrase, base)
     chain_id = deployment.chain_id
     if chain_id != DEV_CHAIN_ID:
         return record  # the accreditor accredits record.address on the real chain

@@ -1,6 +1,7 @@
 """Issuer keys, encrypted at rest with eth-account's keystore format (scrypt + AES-128-CTR), one
 file per issuer under ``$SCEAU_HOME/issuers``. Private keys never leave this module unencrypted
-except as an in-memory signing account."""
+except as an in-memory signing account. An issuer whose key lives in an HSM has no keystore: its
+record names the PKCS#11 token and key label instead (see hsm.py)."""
 
 from __future__ import annotations
 
@@ -40,8 +41,12 @@ class IssuerKey:
     address: str
     issuer_id: int | None
     keystore: dict[str, Any]
+    #: PKCS#11 location of an HSM-held key: {"module", "token", "label"}; None for a keystore.
+    hsm: dict[str, str] | None = None
 
     def unlock(self, passphrase: str) -> LocalAccount:
+        if self.hsm is not None:
+            raise ConfigurationError(f"the key of issuer {self.name!r} is in an HSM and is never decrypted here")
         try:
             key = Account.decrypt(self.keystore, passphrase)
         except ValueError:
@@ -75,6 +80,15 @@ def create(name: str, identifier: str, kinds: tuple[str, ...], passphrase: str, 
     return record
 
 
+def create_hsm(
+    name: str, identifier: str, kinds: tuple[str, ...], address: str, hsm: dict[str, str], base: Path | None = None
+) -> IssuerKey:
+    """The record of an issuer whose key was generated in an HSM (hsm.generate_key)."""
+    record = IssuerKey(name, identifier, kinds, address, None, {}, hsm)
+    save(record, base, new=True)
+    return record
+
+
 def save(record: IssuerKey, base: Path | None = None, *, new: bool = False) -> None:
     path = _folder(base) / f"{slug(record.name)}.json"
     data = {
@@ -85,6 +99,8 @@ def save(record: IssuerKey, base: Path | None = None, *, new: bool = False) -> N
         "issuerId": record.issuer_id,
         "keystore": record.keystore,
     }
+    if record.hsm is not None:
+        data["hsm"] = record.hsm
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -110,7 +126,13 @@ def load(name: str, base: Path | None = None) -> IssuerKey:
         )
     data = json.loads(path.read_text())
     return IssuerKey(
-        data["name"], data["identifier"], tuple(data["kinds"]), data["address"], data["issuerId"], data["keystore"]
+        data["name"],
+        data["identifier"],
+        tuple(data["kinds"]),
+        data["address"],
+        data["issuerId"],
+        data["keystore"],
+        data.get("hsm"),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flask import Flask
@@ -27,3 +28,18 @@ def serve(app: Flask, host: str, port: int, workers: int = 2, debug: bool = Fals
         app.run(host=host, port=port, debug=True)
         return
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60}).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m certifier.server HOST PORT WORKERS [--debug]``: the web half of `sceau serve`,
+    run by the supervisor in a process whose environment holds no key secret."""
+    from .app import create_app
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    host, port, workers = [a for a in args if a != "--debug"]
+    serve(create_app(), host, int(port), workers=int(workers), debug=debug)
+
+
+if __name__ == "__main__":
+    main()

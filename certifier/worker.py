@@ -13,6 +13,17 @@ at worst waste a transaction's gas, never anchor a document twice.
 
 One worker at a time holds an issuer's nonce, through a renewable lease row; every state change
 is a compare-and-set on the job's status, so two workers can never both sign for one job.
+
+Nothing stops the worker but a signal. What the chain can never take fails alone, with its reason
+on the document, the batch and the audit log: a date before 1970, a kind the issuer is not
+accredited for, a revert. What may pass (a key that cannot be opened, an issuer out of funds, the
+chain unreachable, anything unexpected) holds that issuer only: the reason is written once where
+people look (its documents' ``failure``, its batches, ``issuer_states`` for `sceau status` and
+/healthz, the audit log, one log line), and the worker tries again after 1, 2, 4… seconds up to
+``retry_max``, then goes on by itself. Other issuers go on meanwhile.
+
+When a batch is confirmed, the worker (which holds the keys) signs each document's seal and
+stores its text, so that the web processes make certified copies without any key.
 """
 
 from __future__ import annotations
@@ -23,35 +34,88 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import requests
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3Exception
 
-from verifier.errors import ChainError, SceauError
+from verifier.errors import ChainError, ChainUnreachable, InvalidFields, SceauError
+from verifier.fields import fields_sha256
+from verifier.merkle import LeafValues
 
 from . import keystore
-from .db import Batch, Document, Lease, Revocation, Transaction, audit, now, rowcount
+from .custody import Custody, KeyLocked, LocalSigner, Signer
+from .db import Batch, Document, IssuerState, Lease, Revocation, Transaction, WorkerBeat, audit, now, rowcount
 from .deployment import Deployment, registry_contract
-from .documents import form_batches
+from .documents import form_batches, receipts_for_batch
 from .faults import checkpoint
 from .revoking import bitmap
+from .rpc import logs_newest_first
 from .settings import Settings
 from .transactions import explain_revert
 
 log = logging.getLogger("sceau.worker")
 IN_FLIGHT = ("built", "signed", "sent", "mined")
+BEAT_SECONDS = 1.0  # heartbeat period (workers table)
+SEAL_SCAN_SECONDS = 60.0  # how often to look for confirmed documents still without a seal
+SEALS_PER_PASS = 500
+#: Problems whose wording varies from one try to the next (balances, connection details): said
+#: once per code, not once per wording.
+_SAID_BY_CODE = ("out_of_funds", "chain_unreachable")
 
 
-def unlock_with_env(name: str) -> LocalAccount:
-    passphrase = os.environ.get("SCEAU_KEY_PASSPHRASE")
-    if not passphrase:
-        raise SceauError("the worker needs SCEAU_KEY_PASSPHRASE to unlock issuer keys")
-    return keystore.load(name).unlock(passphrase)
+class OutOfFunds(SceauError):
+    """The issuer's key cannot pay for its next transaction; the worker resumes once refunded."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why an issuer is held: a stable code and words a person can act on."""
+
+    code: str
+    reason: str
+
+
+def classify(exc: BaseException) -> Problem:
+    if isinstance(exc, KeyLocked):
+        return Problem("key_locked", str(exc))
+    if isinstance(exc, OutOfFunds):
+        return Problem("out_of_funds", str(exc))
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return Problem("chain_unreachable", f"the chain's RPC answers HTTP {exc.response.status_code}; retrying")
+    if isinstance(exc, ChainUnreachable | OSError | TimeoutError):
+        return Problem("chain_unreachable", f"the chain does not answer ({type(exc).__name__}); retrying")
+    if isinstance(exc, ChainError | Web3Exception):
+        return Problem("chain_error", f"the chain refused a request: {exc}")
+    if isinstance(exc, SceauError):
+        return Problem("error", str(exc))
+    return Problem("internal_error", f"unexpected {type(exc).__name__}: {exc} (see the worker's log)")
+
+
+def unanchorable(doc: Document) -> str | None:
+    """Why the chain could never take this document's leaf, or None."""
+    if doc.valid_from < 0 or doc.valid_until < 0:
+        which = "validFrom" if doc.valid_from < 0 else "validUntil"
+        return f"{which} is before 1970-01-01, which the chain cannot record: submit the document again, dated later"
+    try:
+        LeafValues(
+            bytes.fromhex(doc.sha256),
+            bytes.fromhex(doc.salt),
+            0,
+            doc.kind,
+            doc.valid_from,
+            doc.valid_until,
+            fields_sha256(doc.fields or {}),
+        )
+    except (ValueError, InvalidFields) as exc:
+        return f"the document cannot be anchored: {exc}"
+    return None
 
 
 class Worker:
@@ -61,27 +125,54 @@ class Worker:
         w3: Web3,
         deployment: Deployment,
         settings: Settings,
-        accounts: Callable[[str], LocalAccount] = unlock_with_env,
+        accounts: Callable[[str], LocalAccount] | None = None,
         issuers: set[str] | None = None,
+        custody: Custody | None = None,
     ) -> None:
         self.sessions = sessions
         self.w3 = w3
         self.deployment = deployment
         self.settings = settings
         self.contract = registry_contract(w3, deployment.registry)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._unlock = accounts
-        self._accounts: dict[str, LocalAccount] = {}
+        self.holder = f"{socket.gethostname()[:30]}:{os.getpid()}:{id(self):x}"
+        if accounts is not None:
+            self._open: Callable[[str], Signer] = lambda name: LocalSigner(accounts(name))
+        else:
+            self._open = (custody or Custody()).signer
+        self._signers: dict[str, Signer] = {}
+        self._addresses: dict[str, str] = {}
         self.confirmations = settings.confirmations_for(deployment.chain_id)
         self.last_error: str | None = None
+        self.chain_error: str | None = None
         self.only = issuers  # None: every issuer with work
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
+        self._said: dict[str, tuple[str, str]] = {}
+        self._store_error: str | None = None
+        self._next_beat = 0.0
+        self._next_seal_scan = 0.0
+        self._unsealed: set[str] = set()
 
     # ------------------------------------------------------------ loop
 
     def run(self, stop: threading.Event | None = None) -> None:
+        """Work until `stop` is set. Only a signal ends this: a failing database is waited for."""
         stop = stop or threading.Event()
+        failures = 0
         while not stop.is_set():
-            busy = self.tick()
+            try:
+                busy = self.tick()
+            except Exception as exc:  # the store itself failed (database down, disk full…)
+                failures += 1
+                message = f"{type(exc).__name__}: {exc}"
+                if message != self._store_error:
+                    log.exception("the worker's database failed; retrying with back-off")
+                self._store_error = message
+                stop.wait(self._delay(failures))
+                continue
+            if failures:
+                log.info("the worker's database answers again")
+                failures, self._store_error = 0, None
             if not busy:
                 stop.wait(self.settings.poll_interval)
 
@@ -106,26 +197,138 @@ class Worker:
             return bool(s.scalar(batches.limit(1)) or s.scalar(revocations.limit(1)))
 
     def tick(self) -> bool:
+        """One pass over the issuers with work. An issuer's failure holds that issuer only."""
+        self._beat()
         did = False
         for issuer in self._issuers_with_work():
+            if self._retry_at.get(issuer, 0.0) > time.monotonic():
+                continue
             if not self._acquire(issuer):
                 continue
             try:
                 did |= self._process_issuer(issuer)
-                self.last_error = None
-            except (ChainError, OSError, Web3Exception) as exc:
-                self.last_error = f"{issuer}: {exc}"
-                log.warning("chain error for %s: %s", issuer, exc)
-            except SceauError as exc:
-                self.last_error = f"{issuer}: {exc}"
-                log.error("%s: %s", issuer, exc)
+            except Exception as exc:  # noqa: BLE001 - held and reported (see _problem), never hidden
+                self._problem(issuer, exc)
+            else:
+                self._resolved(issuer)
         return did
+
+    def _delay(self, failures: int) -> float:
+        return float(min(self.settings.retry_max, self.settings.retry_base * 2 ** min(failures - 1, 30)))
+
+    # ------------------------------------------------------------ saying what is wrong, once
+
+    def _problem(self, issuer: str, exc: Exception) -> None:
+        problem = classify(exc)
+        self.last_error = f"{issuer}: {problem.reason}"
+        failures = self._failures[issuer] = self._failures.get(issuer, 0) + 1
+        delay = self._delay(failures)
+        self._retry_at[issuer] = time.monotonic() + delay
+        if problem.code == "chain_unreachable":
+            self.chain_error = problem.reason
+        said = (problem.code, "" if problem.code in _SAID_BY_CODE else problem.reason)
+        first = self._said.get(issuer) != said
+        if first:
+            self._said[issuer] = said
+            if problem.code == "internal_error":
+                log.error("%s: %s", issuer, problem.reason, exc_info=exc)
+            else:
+                log.warning("%s: %s (held; next try in %.0f s, then less often)", issuer, problem.reason, delay)
+        with self.sessions() as s:
+            t = now()
+            row = s.get(IssuerState, issuer)
+            if row is None:
+                row = IssuerState(issuer=issuer, code=problem.code, reason=problem.reason, since=t)
+                s.add(row)
+                changed = True
+            else:
+                changed = (row.code, row.reason) != (problem.code, problem.reason)
+                if row.code != problem.code:
+                    row.since = t
+                row.code, row.reason = problem.code, problem.reason
+            row.updated_at, row.failures, row.retry_at = t, failures, t + delay
+            # where the registrar looks: the documents held (those submitted since too), and batches
+            s.execute(
+                update(Document)
+                .where(
+                    Document.issuer == issuer,
+                    Document.status.in_(("pending", "anchoring")),
+                    Document.failure.is_distinct_from(problem.reason),
+                )
+                .values(failure=problem.reason)
+            )
+            if changed:
+                s.execute(
+                    update(Batch)
+                    .where(Batch.issuer == issuer, Batch.status.in_(IN_FLIGHT))
+                    .values(last_error=problem.reason)
+                )
+            if first:
+                audit(s, issuer, "worker", "issuer.held", None, {"code": problem.code, "reason": problem.reason})
+            try:
+                s.commit()
+            except IntegrityError:  # another worker recorded it at the same moment
+                s.rollback()
+
+    def _resolved(self, issuer: str) -> None:
+        self._failures.pop(issuer, None)
+        self._retry_at.pop(issuer, None)
+        self._said.pop(issuer, None)
+        with self.sessions() as s:
+            row = s.get(IssuerState, issuer)
+            if row is None:
+                return
+            s.delete(row)
+            s.execute(
+                update(Document)
+                .where(Document.issuer == issuer, Document.status.in_(("pending", "anchoring")))
+                .values(failure=None)
+            )
+            s.execute(
+                update(Batch)
+                .where(Batch.issuer == issuer, Batch.status.in_(IN_FLIGHT), Batch.last_error == row.reason)
+                .values(last_error=None)
+            )
+            held = {"was": row.code, "heldSeconds": round(now() - row.since)}
+            audit(s, issuer, "worker", "issuer.resumed", None, held)
+            s.commit()
+        self.last_error = None
+        if row.code == "chain_unreachable":
+            self.chain_error = None
+        log.info("%s: going on again after %.0f s (was: %s)", issuer, now() - row.since, row.code)
+
+    def _beat(self) -> None:
+        """Renew this worker's heartbeat (what /healthz reads), and see whether the chain is back."""
+        t = time.monotonic()
+        if t < self._next_beat:
+            return
+        self._next_beat = t + BEAT_SECONDS
+        if self.chain_error is not None:
+            try:
+                self.w3.eth.block_number  # noqa: B018
+                self.chain_error = None
+            except (OSError, Web3Exception, ChainError):
+                pass  # still down: the issuers held say so, each once
+        with self.sessions() as s:
+            row = s.get(WorkerBeat, self.holder)
+            if row is None:  # first beat: forget workers gone for a day (SIGKILLed ones never say goodbye)
+                s.execute(delete(WorkerBeat).where(WorkerBeat.seen_at < now() - 86400))
+                row = WorkerBeat(holder=self.holder, started_at=now())
+                s.add(row)
+            row.seen_at = now()
+            row.chain_error = self.chain_error
+            s.commit()
 
     def _issuers_with_work(self) -> list[str]:
         with self.sessions() as s:
             names = set(s.scalars(select(Document.issuer).where(Document.status == "pending").distinct()))
             names |= set(s.scalars(select(Batch.issuer).where(Batch.status.in_(IN_FLIGHT)).distinct()))
             names |= set(s.scalars(select(Revocation.issuer).where(Revocation.status.in_(IN_FLIGHT)).distinct()))
+            if time.monotonic() >= self._next_seal_scan:
+                self._next_seal_scan = time.monotonic() + SEAL_SCAN_SECONDS
+                unsealed = select(Document.issuer).where(Document.status == "confirmed", Document.seal.is_(None))
+                self._unsealed = set(s.scalars(unsealed.distinct()))
+            names |= self._unsealed
         return sorted(names if self.only is None else names & self.only)
 
     # ------------------------------------------------------------ lease
@@ -153,21 +356,37 @@ class Worker:
                 return False
 
     def release_all(self) -> None:
+        """Give up every lease and the heartbeat (a clean stop)."""
         with self.sessions() as s:
             s.execute(update(Lease).where(Lease.holder == self.holder).values(expires_at=0))
+            beat = s.get(WorkerBeat, self.holder)
+            if beat is not None:
+                s.delete(beat)
             s.commit()
 
     # ------------------------------------------------------------ per issuer
 
-    def account(self, issuer: str) -> LocalAccount:
-        if issuer not in self._accounts:
-            self._accounts[issuer] = self._unlock(issuer)
-        return self._accounts[issuer]
+    def signer(self, issuer: str) -> Signer:
+        """The issuer's signing key (see custody.py); opened on first use, then kept."""
+        if issuer not in self._signers:
+            self._signers[issuer] = self._open(issuer)
+        return self._signers[issuer]
+
+    def address(self, issuer: str) -> str:
+        """The issuer's key address, from its record: no secret needed to watch the chain."""
+        if issuer not in self._addresses:
+            self._addresses[issuer] = keystore.load(issuer).address
+        return self._addresses[issuer]
 
     def _process_issuer(self, issuer: str) -> bool:
-        did = False
+        did = self._reject_unanchorable(issuer)
         with self.sessions() as s:
-            made = form_batches(s, issuer, batch_size=self.settings.batch_size, max_age=self.settings.batch_seconds)
+            try:
+                made = form_batches(s, issuer, batch_size=self.settings.batch_size, max_age=self.settings.batch_seconds)
+            except ValueError:  # a leaf the cheap checks missed: find it, fail it alone, try again
+                s.rollback()
+                did |= self._reject_unanchorable(issuer, thoroughly=True)
+                made = form_batches(s, issuer, batch_size=self.settings.batch_size, max_age=self.settings.batch_seconds)
             s.commit()
         if made:
             did = True
@@ -181,7 +400,58 @@ class Worker:
         jobs.sort(key=lambda j: (j.status != "signed", j.nonce is None, j.nonce or 0, j.created_at))
         for job in jobs:
             did |= self._advance(issuer, job)
+        if issuer in self._unsealed:
+            did |= self._seal_confirmed(issuer)
         return did
+
+    def _reject_unanchorable(self, issuer: str, *, thoroughly: bool = False) -> bool:
+        """Fail, each alone and with its reason, pending documents the chain could never take
+        (dates before 1970, a kind out of range): the rest of the queue goes on."""
+        query = select(Document).where(Document.issuer == issuer, Document.status == "pending")
+        if not thoroughly:
+            query = query.where(
+                or_(Document.valid_from < 0, Document.valid_until < 0, Document.kind < 0, Document.kind > 255)
+            )
+        with self.sessions() as s:
+            rejected = [(d, reason) for d in s.scalars(query.limit(10_000)) if (reason := unanchorable(d))]
+            for doc, reason in rejected:
+                if self._cas(s, doc, "pending", status="failed", failure=reason):
+                    audit(s, issuer, "worker", "document.failed", doc.id, {"reason": reason})
+                    log.error("%s: document %s failed: %s", issuer, doc.id, reason)
+            s.commit()
+        return bool(rejected)
+
+    def _seal_confirmed(self, issuer: str) -> bool:
+        """Sign and store the seals of confirmed documents that have none yet (certified copies
+        are made from them, by processes that hold no key)."""
+        with self.sessions() as s:
+            docs = list(
+                s.scalars(
+                    select(Document)
+                    .where(Document.issuer == issuer, Document.status == "confirmed", Document.seal.is_(None))
+                    .limit(SEALS_PER_PASS)
+                )
+            )
+            if not docs:
+                self._unsealed.discard(issuer)
+                return False
+            signer = self.signer(issuer)
+            by_batch: dict[str, list[Document]] = {}
+            for d in docs:
+                by_batch.setdefault(d.batch_id or "", []).append(d)
+            for batch_id, group in by_batch.items():
+                batch = s.get(Batch, batch_id)
+                assert batch is not None and batch.block_number is not None
+                receipts = receipts_for_batch(s, batch, self.deployment, signer.address)
+                anchored_at = int(self.w3.eth.get_block(batch.block_number)["timestamp"])
+                for d in group:
+                    try:
+                        d.seal = signer.seal(receipts[d.id], d.fields or {}, anchored_at)
+                    except InvalidFields as exc:  # cannot happen for fields the leaf binds; said, not retried
+                        d.seal = ""
+                        log.error("%s: no seal for document %s: %s", issuer, d.id, exc)
+            s.commit()
+        return True
 
     # ------------------------------------------------------------ the state machine
 
@@ -218,7 +488,7 @@ class Worker:
     def _batch_key(self, job: Any) -> str:
         """The key that anchors (or anchored) the job's batch: the issuer's key, one per issuer here.
         On chain a batch is named by (key, root)."""
-        return self.account(job.issuer).address
+        return self.address(job.issuer)
 
     def _root_of(self, rev: Revocation) -> bytes:
         with self.sessions() as s:
@@ -247,17 +517,19 @@ class Worker:
     def _sign(self, issuer: str, job: Any, previous: tuple[int, int] | None = None, nonce: int | None = None) -> bool:
         if previous is None and self._done_on_chain(issuer, job):
             return self._adopt_from_logs(issuer, job)
-        account = self.account(issuer)
+        account = self.signer(issuer)
         call = self._call(job)
         try:
             gas = call.estimate_gas({"from": account.address})
         except ContractCustomError as exc:
-            return self._fail(issuer, job, explain_revert(exc.data if isinstance(exc.data, str) else None))
+            reason = explain_revert(exc.data if isinstance(exc.data, str) else None)
+            return self._fail(issuer, job, f"the registry refuses it: {reason}")
         except ContractLogicError as exc:
-            return self._fail(issuer, job, str(exc.message or exc))
+            return self._fail(issuer, job, f"the registry refuses it: {exc.message or exc}")
         if nonce is None:
-            nonce = self.w3.eth.get_transaction_count(account.address, "pending")
+            nonce = self.w3.eth.get_transaction_count(Web3.to_checksum_address(account.address), "pending")
         max_fee, tip = self._fees(previous)
+        self._require_funds(issuer, account.address, gas * 6 // 5 * max_fee)
         tx = call.build_transaction(
             {
                 "from": account.address,
@@ -309,11 +581,23 @@ class Worker:
         checkpoint("tx_recorded")
         return True
 
+    def _require_funds(self, issuer: str, address: str, cost: int | None) -> None:
+        """Raise OutOfFunds when the key cannot pay `cost` wei (None: the node said it cannot)."""
+        balance = int(self.w3.eth.get_balance(Web3.to_checksum_address(address)))
+        if cost is None or balance < cost:
+            needs = f"may cost {cost / 1e18:.6f} ETH" if cost is not None else "was refused for lack of funds"
+            raise OutOfFunds(
+                f"issuer {issuer!r} is out of funds: its key {address} holds {balance / 1e18:.6f} ETH and its next "
+                f"transaction {needs}. Send funds to {address}: the worker goes on by itself"
+            )
+
     def _broadcast(self, issuer: str, job: Any) -> bool:
         try:
             self.w3.eth.send_raw_transaction(job.raw_tx)
         except (Web3Exception, ValueError) as exc:
             message = str(exc).lower()
+            if "insufficient funds" in message:
+                self._require_funds(issuer, self.address(issuer), None)
             if "already known" in message or "already imported" in message:
                 pass
             elif "nonce too low" in message or "nonce has already been used" in message:
@@ -440,6 +724,7 @@ class Worker:
                 return False
             if isinstance(job, Batch):
                 s.execute(update(Document).where(Document.batch_id == job.id).values(status="confirmed"))
+                self._unsealed.add(issuer)
             audit(
                 s,
                 issuer,
@@ -456,14 +741,16 @@ class Worker:
     def _adopt_from_logs(self, issuer: str, job: Any) -> bool:
         """The job is done on chain by a transaction we may not have recorded as mined: find it."""
         key = self._batch_key(job)
+        start, head = self.deployment.block_number, int(self.w3.eth.block_number)
+        events = self.contract.events
         if isinstance(job, Batch):
-            logs = self.contract.events.RootAnchored.get_logs(
-                argument_filters={"root": bytes.fromhex(job.root[2:]), "key": key}, from_block=0
+            logs = logs_newest_first(
+                events.RootAnchored, {"root": bytes.fromhex(job.root[2:]), "key": key}, start, head
             )
         else:
             batch = {"root": self._root_of(job), "key": key}
-            logs = list(self.contract.events.DocumentRevoked.get_logs(argument_filters=batch, from_block=0))
-            logs += list(self.contract.events.DocumentsRevoked.get_logs(argument_filters=batch, from_block=0))
+            logs = logs_newest_first(events.DocumentRevoked, batch, start, head)
+            logs += logs_newest_first(events.DocumentsRevoked, batch, start, head)
         if not logs:
             return False  # state without logs (node restarted from a state file): wait for the next pass
         receipt = self.w3.eth.get_transaction_receipt(logs[-1]["transactionHash"])
