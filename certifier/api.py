@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -35,7 +36,6 @@ from .db import AuditEntry, Batch, Document, IdempotentResponse, Revocation, Tok
 from .documents import (
     Conflict,
     NewDocument,
-    batch_documents,
     form_batches,
     leaf_of,
     queue_revocations,
@@ -43,7 +43,17 @@ from .documents import (
     submit,
 )
 from .uploads import EmptyUpload, commit_file, fingerprint_stream, store_stream
-from .validation import Invalid, Problems, check_keys, parse_date, parse_kind, parse_sha256
+from .validation import (
+    MAX_AUDIT_ID,
+    Invalid,
+    Problems,
+    check_keys,
+    parse_date,
+    parse_idempotency_key,
+    parse_kind,
+    parse_sha256,
+    parse_text,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -80,7 +90,7 @@ def scoped(scope: str) -> Callable[[F], F]:
                     return view(*args, **kwargs)
                 except Invalid as exc:
                     session.rollback()
-                    return error(400, f"{len(exc.problems)} problem(s) in the request", exc.problems)
+                    return error(exc.status, f"{len(exc.problems)} problem(s) in the request", exc.problems)
                 except Conflict as exc:
                     session.rollback()
                     return error(409, str(exc))
@@ -112,7 +122,13 @@ def issuer_record(token: Token) -> keystore.IssuerKey:
         raise Conflict(str(exc)) from None
 
 
-def own_document(session: Session, token: Token, doc_id: str) -> Document | None:
+#: Ids are 32 hex digits (db.new_id); anything else names nothing, and never reaches the database.
+_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def own_document(session: Session, token: Token, doc_id: Any) -> Document | None:
+    if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
+        return None
     doc = session.get(Document, doc_id)
     return doc if doc is not None and doc.issuer == token.issuer else None
 
@@ -131,7 +147,7 @@ def batch_json(b: Batch) -> dict[str, Any]:
         "blockNumber": b.block_number,
         "createdAt": b.created_at,
         "confirmedAt": b.confirmed_at,
-        "error": b.last_error if b.status == "failed" else None,
+        "error": b.last_error if b.status != "confirmed" else None,  # failed, or why it is held (worker.py)
     }
 
 
@@ -171,7 +187,7 @@ def document_json(session: Session, d: Document, full: bool = False) -> dict[str
 def idempotent(session: Session, token: Token, request_hash: str, produce: Callable[[], tuple[int, Any]]) -> Response:
     """Answer once per Idempotency-Key: a replay gets the first answer, a different request under
     the same key gets 422."""
-    key = request.headers.get("Idempotency-Key")
+    key = request.headers.get("Idempotency-Key")  # checked by the view (parse_idempotency_key)
     if key:
         seen = session.get(IdempotentResponse, (token.issuer, key))
         if seen is not None:
@@ -182,7 +198,7 @@ def idempotent(session: Session, token: Token, request_hash: str, produce: Calla
     if key and status < 300:
         session.add(
             IdempotentResponse(
-                issuer=token.issuer, key=key[:200], request_hash=request_hash, status_code=status, body=json.dumps(body)
+                issuer=token.issuer, key=key, request_hash=request_hash, status_code=status, body=json.dumps(body)
             )
         )
     return _json(status, body)
@@ -202,6 +218,9 @@ def _json(status: int, body: Any) -> Response:
 def post_documents() -> ResponseReturnValue:
     session: Session = g.session
     token: Token = g.token
+    key_problems = Problems()
+    parse_idempotency_key(request.headers.get("Idempotency-Key"), key_problems)
+    key_problems.raise_if_any()
     record = issuer_record(token)
     if request.mimetype == "application/json":
         temps: list[tuple[Path, bytes]] = []
@@ -274,6 +293,7 @@ def _json_documents(record: keystore.IssuerKey) -> list[NewDocument]:
             entry.get("reference"),
             parse_sha256(entry.get("sha256"), f"{where}.sha256", problems) if "sha256" in entry else None,
             fields=entry.get("fields"),
+            form=False,
         )
         if item:
             items.append(item)
@@ -292,35 +312,40 @@ def _new_document(
     sha256: bytes | None,
     filename: str | None = None,
     fields: Any = None,
+    form: bool = True,
 ) -> NewDocument | None:
-    kind_code = parse_kind(kind, f"{where}.kind", problems, record.kinds)
-    start = parse_date(valid_from, f"{where}.validFrom", problems, end_of_day=False)
-    until = parse_date(valid_until, f"{where}.validUntil", problems, end_of_day=True)
+    """One document's values; in a `form` (multipart), an empty field means "not given"."""
+    kind_code = parse_kind(kind, f"{where}.kind", problems, record.kinds, blank=form)
+    start = parse_date(valid_from, f"{where}.validFrom", problems, end_of_day=False, blank=form)
+    until = parse_date(valid_until, f"{where}.validUntil", problems, end_of_day=True, blank=form)
     start = int(time.time()) if start is None else start
     if until is not None and until <= start:
-        problems.add(f"{where}.validUntil", "must be after validFrom")
-    if reference is not None and (not isinstance(reference, str) or len(reference) > 200):
-        problems.add(f"{where}.reference", "must be a string of at most 200 characters")
+        problems.reject(f"{where}.validUntil", "must be after validFrom")
+    parse_text(reference, f"{where}.reference", problems)
     displayed = _parse_fields(fields, f"{where}.fields", problems)
     if sha256 is None or kind_code is None:
         return None
     return NewDocument(sha256, kind_code, start, until or 0, reference, None, filename, displayed)
 
 
+_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+
+
 def _parse_fields(value: Any, where: str, problems: Problems) -> dict[str, str] | None:
     """The displayed fields printed on the document, bound on chain and shown by its seal."""
     from verifier.errors import InvalidFields
-    from verifier.fields import normalise
+    from verifier.fields import MAX_FIELDS, normalise
 
     if value is None:
         return None
-    if not isinstance(value, dict):
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         problems.add(where, 'must be an object of texts, e.g. {"holder": "Jeanne Martin", "degree": "Master"}')
         return None
     try:
         return normalise(value) or None
-    except InvalidFields as exc:
-        problems.add(where, str(exc))
+    except InvalidFields as exc:  # names, counts and lengths are in the schema (400); the rest is 422
+        shape = len(value) > MAX_FIELDS or not all(_FIELD_NAME.fullmatch(k) and len(v) <= 200 for k, v in value.items())
+        (problems.add if shape else problems.reject)(where, str(exc))
         return None
 
 
@@ -335,20 +360,24 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
         problems.add("file", "required (one or more documents)")
     references = request.form.getlist("reference")
     if references and len(references) != len(uploads):
-        problems.add("reference", f"give one per file ({len(uploads)}), or none")
+        problems.reject("reference", f"give one per file ({len(uploads)}), or none")
     fields: Any = None
     if "fields" in request.form:
         if len(uploads) != 1:
-            problems.add("fields", "describes one document: send exactly one file with it (a roster for a cohort)")
+            problems.reject("fields", "describes one document: send exactly one file with it (a roster for a cohort)")
         try:
             fields = json.loads(request.form["fields"])
         except ValueError:
-            problems.add("fields", "must be a JSON object of texts")
+            problems.reject("fields", "must be a JSON object of texts")
+        if not isinstance(fields, dict):
+            problems.reject("fields", "must be a JSON object of texts")
+            fields = None
     temps: list[tuple[Path, bytes]] = []
     items: list[NewDocument] = []
     try:
         for i, upload in enumerate(uploads):
-            where = f"file[{i}] {upload.filename or ''}".strip()
+            where = f"file[{i}] {(upload.filename or '')[:80]}".strip()
+            filename = parse_text(upload.filename or None, f"file[{i}] filename", problems, limit=300)
             try:
                 if ctx().settings.keep_documents:
                     digest, tmp = store_stream(upload.stream, ctx().storage)
@@ -356,7 +385,7 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
                 else:
                     digest = fingerprint_stream(upload.stream)
             except EmptyUpload as exc:
-                problems.add(where, str(exc))
+                problems.reject(where, str(exc))
                 continue
             item = _new_document(
                 record,
@@ -367,7 +396,7 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
                 request.form.get("validUntil"),
                 references[i] if references and i < len(references) else None,
                 digest,
-                upload.filename,
+                filename,
                 fields,
             )
             if item:
@@ -448,7 +477,7 @@ def list_batches() -> ResponseReturnValue:
 @bp.get("/batches/<batch_id>")
 @scoped("read")
 def get_batch(batch_id: str) -> ResponseReturnValue:
-    batch = g.session.get(Batch, batch_id)
+    batch = g.session.get(Batch, batch_id) if _ID.fullmatch(batch_id) else None
     if batch is None or batch.issuer != g.token.issuer:
         return error(404, f"no batch {batch_id}")
     return jsonify(batch_json(batch))
@@ -469,21 +498,27 @@ def _revoke(doc_ids: list[str], body: dict[str, Any], allowed: set[str]) -> Resp
         problems.add("reason", str(exc))
     if "reason" in body and reason is None and not problems.items:
         problems.add("reason", "must be a string")
-    docs = []
-    missing = Problems()
     for i, doc_id in enumerate(doc_ids):
-        doc = own_document(session, token, doc_id) if isinstance(doc_id, str) else None
+        if not isinstance(doc_id, str):
+            problems.add(f"documents[{i}]", "must be a document id (a string)")
+    if body.get("replacedBy") is not None and not isinstance(body["replacedBy"], str):
+        problems.add("replacedBy", "must be a document id (a string)")
+    problems.raise_if_any()
+    docs: list[Document] = []
+    missing = Problems()
+    for i, doc_id in enumerate(dict.fromkeys(doc_ids)):
+        doc = own_document(session, token, doc_id)
         if doc is None:
-            missing.add(f"documents[{i}]", f"no document {doc_id}")
+            missing.add(f"documents[{i}]", f"no document {str(doc_id)[:40]}")
         else:
             docs.append(doc)
     if missing.items:  # another issuer's documents do not exist for this token
         return error(404, "no such document(s)", missing.items)
     replaced_by = None
     if body.get("replacedBy") is not None:
-        other = own_document(session, token, body["replacedBy"]) if isinstance(body["replacedBy"], str) else None
+        other = own_document(session, token, body["replacedBy"])
         if other is None or other.batch_index is None:
-            problems.add("replacedBy", "must be the id of one of your documents, already batched")
+            problems.reject("replacedBy", "must be the id of one of your documents, already batched")
         else:
             replaced_by = "0x" + leaf_hash(leaf_of(other)).hex()
     problems.raise_if_any()
@@ -516,26 +551,40 @@ def revoke_document(doc_id: str) -> ResponseReturnValue:
     return _revoke([doc_id], body, {"reason", "replacedBy"})
 
 
+MAX_REVOCATIONS = 10_000
+
+
 @bp.post("/revocations")
 @scoped("revoke")
 def revoke_many() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("documents"), list) or not body["documents"]:
         return error(400, 'send a JSON object {"documents": [ids…], "reason": …}')
+    if len(body["documents"]) > MAX_REVOCATIONS:
+        return error(400, f"documents: at most {MAX_REVOCATIONS} per request")
     return _revoke(body["documents"], body, {"documents", "reason"})
 
 
 # ---------------------------------------------------------------- audit
 
 
+def _int_arg(name: str, default: int, low: int, high: int, problems: Problems) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?[0-9]{1,20}", raw) or not low <= int(raw) <= high:
+        problems.add(name, f"must be an integer from {low} to {high}")
+        return default
+    return int(raw)
+
+
 @bp.get("/audit")
 @scoped("read")
 def get_audit() -> ResponseReturnValue:
-    try:
-        after = int(request.args.get("after", 0))
-        limit = min(max(int(request.args.get("limit", 100)), 1), 1000)
-    except ValueError:
-        return error(400, "after and limit must be integers")
+    problems = Problems()
+    after = _int_arg("after", 0, 0, MAX_AUDIT_ID, problems)
+    limit = _int_arg("limit", 100, 1, 1000, problems)
+    problems.raise_if_any()
     rows = list(
         g.session.scalars(
             select(AuditEntry)
@@ -575,53 +624,27 @@ def sceau_error(exc: SceauError) -> ResponseReturnValue:
 @scoped("issue")
 def post_roster() -> ResponseReturnValue:
     """A CSV roster and a ZIP of PDFs: all rows validated, all problems reported, then one batch."""
-    from .rosters import parse_csv, read_archive, roster_fields
+    from .rosters import issue_roster
 
-    session: Session = g.session
     token: Token = g.token
-    record = issuer_record(token)
-    problems = Problems()
     if request.mimetype != "multipart/form-data":
         return error(415, "send multipart/form-data with 'roster' (CSV) and 'archive' (ZIP)")
-    for key in sorted(set(request.form) - {"kind", "validUntil", "csrf"}):  # csrf: the console's form token
-        problems.add(key, "unknown field")
+    problems = Problems()
+    for key in sorted(set(request.form) - {"kind", "validUntil"}):
+        problems.add(key[:40], "unknown field")
     for key in sorted(set(request.files) - {"roster", "archive"}):
-        problems.add(key, "unknown file field")
+        problems.add(key[:40], "unknown file field")
     roster, archive = request.files.get("roster"), request.files.get("archive")
-    if roster is None:
-        problems.add("roster", "required (the CSV)")
-    if archive is None:
-        problems.add("archive", "required (the ZIP of PDFs)")
-    kind = parse_kind(request.form.get("kind"), "kind", problems, record.kinds)
-    until = parse_date(request.form.get("validUntil"), "validUntil", problems, end_of_day=True)
-    rows = parse_csv(roster.stream.read(), problems) if roster is not None else []
-    files = read_archive(archive.stream, rows, ctx().storage, problems) if archive is not None and rows else []
-    if problems.items:
-        for f in files:
-            f.tmp.unlink(missing_ok=True)
-        raise Invalid(problems.items)
-    assert kind is not None
-    items = [
-        NewDocument(
-            f.sha256,
-            kind,
-            f.row.date,
-            f.row.valid_until or until or 0,
-            f.row.reference,
-            {"familyName": f.row.family_name, "givenNames": f.row.given_names, "degree": f.row.degree},
-            f.row.file,
-            roster_fields(f.row),
-        )
-        for f in files
-    ]
-    try:
-        docs = submit(session, token.issuer, items, actor=f"token:{token.id}")
-        batch = batch_documents(session, token.issuer, docs, actor=f"token:{token.id}")
-        session.commit()
-    except BaseException:
-        for f in files:
-            f.tmp.unlink(missing_ok=True)
-        raise
-    for f in files:
-        commit_file(f.tmp, ctx().storage, f.sha256)
-    return jsonify({"batch": batch_json(batch), "documents": [document_json(session, d) for d in docs]}), 202
+    batch, docs = issue_roster(
+        g.session,
+        token.issuer,
+        issuer_record(token).kinds,
+        kind=request.form.get("kind"),
+        valid_until=request.form.get("validUntil"),
+        roster=roster.stream if roster is not None else None,
+        archive=archive.stream if archive is not None else None,
+        storage=ctx().storage,
+        actor=f"token:{token.id}",
+        problems=problems,
+    )
+    return jsonify({"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}), 202

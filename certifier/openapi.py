@@ -10,6 +10,15 @@ from flask.typing import ResponseReturnValue
 
 from verifier.kinds import KINDS
 
+from .validation import (
+    DATE_PATTERN,
+    DATE_TIME_PATTERN,
+    IDEMPOTENCY_KEY_PATTERN,
+    MAX_AUDIT_ID,
+    MAX_TIME,
+    MIN_TIME,
+)
+
 bp = Blueprint("openapi", __name__)
 
 
@@ -33,11 +42,49 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+#: Free text as the API stores it: no control characters (validation.parse_text).
+_TEXT = {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}
+_DATE_STRING = {"type": "string", "pattern": DATE_PATTERN}
+_DATE_TIME_STRING = {"type": "string", "pattern": DATE_TIME_PATTERN}
+#: A date: ISO day, RFC 3339 date-time, or Unix seconds (JSON only); 1970 to 2199, else 422.
+_DATE = {"oneOf": [_DATE_STRING, _DATE_TIME_STRING, {"type": "integer", "minimum": MIN_TIME, "maximum": MAX_TIME}]}
+#: In a form, an empty field means "not given", as a browser sends it.
+_BLANK = {"type": "string", "maxLength": 0}
+_FORM_DATE = {"oneOf": [_DATE_STRING, _DATE_TIME_STRING, _BLANK]}
+_FORM_KIND = {"enum": [*KINDS, ""]}
+
+
 _ERRORS = {
     "400": _json(_ref("Error"), "Invalid request: every problem is listed"),
     "401": _json(_ref("Error"), "Missing, unknown or revoked token"),
     "403": _json(_ref("Error"), "The token lacks the scope"),
 }
+_UNPROCESSABLE = {
+    "422": _json(
+        _ref("Error"),
+        "Well-formed but unprocessable: a date out of 1970 to 2199, validUntil before validFrom, a kind this "
+        "issuer is not accredited for, an empty file, a roster or archive whose content is refused",
+    )
+}
+_UNAVAILABLE = {"503": _json(_ref("Error"), "The chain or the issuer's configuration is unavailable")}
+
+
+def _linked(response: dict[str, Any], links: dict[str, tuple[str, str]]) -> dict[str, Any]:
+    """`response` with OpenAPI links: name → (operationId, runtime expression of its `id`)."""
+    return {
+        **response,
+        "links": {name: {"operationId": op, "parameters": {"id": expr}} for name, (op, expr) in links.items()},
+    }
+
+
+_FIRST_DOCUMENT = "$response.body#/documents/0/id"
+_DOCUMENT_LINKS = {
+    "GetDocument": ("getDocument", _FIRST_DOCUMENT),
+    "GetReceipt": ("getReceipt", _FIRST_DOCUMENT),
+    "GetCertifiedPdf": ("getCertifiedPdf", _FIRST_DOCUMENT),
+    "RevokeDocument": ("revokeDocument", _FIRST_DOCUMENT),
+}
+_BATCH_LINKS = {"GetBatch": ("getBatch", "$response.body#/batches/0/id")}
 _NOT_FOUND = {"404": _json(_ref("Error"), "No such resource for this issuer")}
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
@@ -130,9 +177,9 @@ SPEC: dict[str, Any] = {
                             "properties": {
                                 "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
                                 "kind": {"enum": list(KINDS)},
-                                "validFrom": {"type": ["string", "integer"]},
-                                "validUntil": {"type": ["string", "integer"]},
-                                "reference": {"type": "string", "maxLength": 200},
+                                "validFrom": _DATE,
+                                "validUntil": _DATE,
+                                "reference": _TEXT,
                                 "fields": _FIELDS,
                             },
                         },
@@ -169,8 +216,16 @@ SPEC: dict[str, Any] = {
     "paths": {
         "/api/v1/documents": {
             "post": {
+                "operationId": "submitDocuments",
                 "summary": "Submit documents (files, or precomputed SHA-256 digests)",
-                "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+                "parameters": [
+                    {
+                        "name": "Idempotency-Key",
+                        "in": "header",
+                        "description": "Replays get the first answer; another request under the same key gets 422",
+                        "schema": {"type": "string", "maxLength": 200, "pattern": IDEMPOTENCY_KEY_PATTERN},
+                    }
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -179,12 +234,17 @@ SPEC: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "required": ["file"],
+                                "additionalProperties": False,
                                 "properties": {
-                                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                                    "kind": {"enum": list(KINDS)},
-                                    "validFrom": {"type": "string"},
-                                    "validUntil": {"type": "string"},
-                                    "reference": {"type": "array", "items": {"type": "string"}},
+                                    "file": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "items": {"type": "string", "format": "binary"},
+                                    },
+                                    "kind": _FORM_KIND,
+                                    "validFrom": _FORM_DATE,
+                                    "validUntil": _FORM_DATE,
+                                    "reference": {"type": "array", "items": _TEXT},
                                     "fields": {
                                         "type": "string",
                                         "description": "JSON object of displayed fields, with exactly one file",
@@ -195,24 +255,34 @@ SPEC: dict[str, Any] = {
                     },
                 },
                 "responses": {
-                    "202": _json(
-                        {
-                            "type": "object",
-                            "required": ["documents"],
-                            "properties": {"documents": {"type": "array", "items": _ref("DocumentRef")}},
-                        },
-                        "Accepted: committed, to be anchored",
+                    "202": _linked(
+                        _json(
+                            {
+                                "type": "object",
+                                "required": ["documents"],
+                                "properties": {"documents": {"type": "array", "items": _ref("DocumentRef")}},
+                            },
+                            "Accepted: committed, to be anchored",
+                        ),
+                        _DOCUMENT_LINKS,
                     ),
                     "409": _json(_ref("Error"), "Conflict"),
                     "413": _json(_ref("Error"), "Upload larger than the configured limit"),
                     "415": _json(_ref("Error"), "Unsupported media type"),
-                    "422": _json(_ref("Error"), "Idempotency-Key reused for another request"),
+                    "422": _json(
+                        _ref("Error"),
+                        "Idempotency-Key reused for another request; or well-formed but unprocessable (a date out "
+                        "of 1970 to 2199, validUntil before validFrom, a kind this issuer is not accredited for, "
+                        "an empty file)",
+                    ),
                     **_ERRORS,
+                    **_UNAVAILABLE,
                 },
             }
         },
         "/api/v1/documents/{id}": {
             "get": {
+                "operationId": "getDocument",
                 "summary": "A document's status",
                 "parameters": _ID,
                 "responses": {"200": _json(_ref("Document"), "The document"), **_ERRORS, **_NOT_FOUND},
@@ -220,6 +290,7 @@ SPEC: dict[str, Any] = {
         },
         "/api/v1/documents/{id}/receipt": {
             "get": {
+                "operationId": "getReceipt",
                 "summary": "The receipt of a confirmed document (RECEIPT.md)",
                 "parameters": _ID,
                 "responses": {
@@ -230,11 +301,13 @@ SPEC: dict[str, Any] = {
                     "409": _json(_ref("Error"), "Not confirmed yet"),
                     **_ERRORS,
                     **_NOT_FOUND,
+                    **_UNAVAILABLE,
                 },
             }
         },
         "/api/v1/documents/{id}/certified.pdf": {
             "get": {
+                "operationId": "getCertifiedPdf",
                 "summary": "The certified copy of a confirmed PDF: original bytes, receipt attached, QR seal stamped",
                 "parameters": _ID,
                 "responses": {
@@ -242,11 +315,13 @@ SPEC: dict[str, Any] = {
                     "409": _json(_ref("Error"), "Not confirmed, not a PDF, or its original is not kept"),
                     **_ERRORS,
                     **_NOT_FOUND,
+                    **_UNAVAILABLE,
                 },
             }
         },
         "/api/v1/documents/{id}/revocation": {
             "post": {
+                "operationId": "revokeDocument",
                 "summary": "Revoke one document",
                 "parameters": _ID,
                 "requestBody": {
@@ -257,7 +332,44 @@ SPEC: dict[str, Any] = {
                                 "type": "object",
                                 "required": ["reason"],
                                 "additionalProperties": False,
-                                "properties": {"reason": {"enum": _REASONS}, "replacedBy": {"type": "string"}},
+                                "properties": {
+                                    "reason": {"enum": _REASONS},
+                                    "replacedBy": {"type": ["string", "null"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "202": _json(_ref("Revocations"), "Queued"),
+                    "409": _json(_ref("Error"), "Not anchored, or already revoked"),
+                    "422": _json(_ref("Error"), "replacedBy is not one of this issuer's batched documents"),
+                    **_ERRORS,
+                    **_NOT_FOUND,
+                },
+            }
+        },
+        "/api/v1/revocations": {
+            "post": {
+                "operationId": "revokeDocuments",
+                "summary": "Revoke many documents (one transaction per batch)",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["documents", "reason"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "documents": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 10000,
+                                        "items": {"type": "string"},
+                                    },
+                                    "reason": {"enum": _REASONS},
+                                },
                             }
                         }
                     },
@@ -270,39 +382,17 @@ SPEC: dict[str, Any] = {
                 },
             }
         },
-        "/api/v1/revocations": {
-            "post": {
-                "summary": "Revoke many documents (one transaction per batch)",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["documents", "reason"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "documents": {"type": "array", "items": {"type": "string"}},
-                                    "reason": {"enum": _REASONS},
-                                },
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "202": _json(_ref("Revocations"), "Queued"),
-                    "409": _json(_ref("Error"), "Not anchored, or already revoked"),
-                    **_ERRORS,
-                },
-            }
-        },
         "/api/v1/batches": {
             "post": {
+                "operationId": "anchorNow",
                 "summary": "Anchor every pending document now",
                 "responses": {
-                    "202": _json(
-                        {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
-                        "Batches formed",
+                    "202": _linked(
+                        _json(
+                            {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
+                            "Batches formed",
+                        ),
+                        _BATCH_LINKS,
                     ),
                     "200": _json(
                         {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
@@ -312,11 +402,15 @@ SPEC: dict[str, Any] = {
                 },
             },
             "get": {
+                "operationId": "listBatches",
                 "summary": "The issuer's batches, newest first",
                 "responses": {
-                    "200": _json(
-                        {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
-                        "Batches",
+                    "200": _linked(
+                        _json(
+                            {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
+                            "Batches",
+                        ),
+                        _BATCH_LINKS,
                     ),
                     **_ERRORS,
                 },
@@ -324,6 +418,7 @@ SPEC: dict[str, Any] = {
         },
         "/api/v1/batches/{id}": {
             "get": {
+                "operationId": "getBatch",
                 "summary": "One batch",
                 "parameters": _ID,
                 "responses": {"200": _json(_ref("Batch"), "The batch"), **_ERRORS, **_NOT_FOUND},
@@ -331,6 +426,7 @@ SPEC: dict[str, Any] = {
         },
         "/api/v1/rosters": {
             "post": {
+                "operationId": "issueRoster",
                 "summary": "Issue a cohort: a CSV roster and a ZIP of its PDFs, validated whole, anchored as one batch",
                 "requestBody": {
                     "required": True,
@@ -339,39 +435,52 @@ SPEC: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "required": ["roster", "archive"],
+                                "additionalProperties": False,
                                 "properties": {
                                     "roster": {"type": "string", "format": "binary"},
                                     "archive": {"type": "string", "format": "binary"},
-                                    "kind": {"enum": list(KINDS)},
-                                    "validUntil": {"type": "string"},
+                                    "kind": _FORM_KIND,
+                                    "validUntil": {"oneOf": [_DATE_STRING, _BLANK]},
                                 },
                             }
                         }
                     },
                 },
                 "responses": {
-                    "202": _json(
-                        {
-                            "type": "object",
-                            "required": ["batch", "documents"],
-                            "properties": {
-                                "batch": _ref("Batch"),
-                                "documents": {"type": "array", "items": _ref("DocumentRef")},
+                    "202": _linked(
+                        _json(
+                            {
+                                "type": "object",
+                                "required": ["batch", "documents"],
+                                "properties": {
+                                    "batch": _ref("Batch"),
+                                    "documents": {"type": "array", "items": _ref("DocumentRef")},
+                                },
                             },
-                        },
-                        "Accepted as one batch",
+                            "Accepted as one batch",
+                        ),
+                        {**_DOCUMENT_LINKS, "GetBatch": ("getBatch", "$response.body#/batch/id")},
                     ),
+                    "409": _json(_ref("Error"), "Conflict"),
                     "413": _json(_ref("Error"), "Upload larger than the configured limit"),
+                    "415": _json(_ref("Error"), "Unsupported media type"),
+                    **_UNPROCESSABLE,
                     **_ERRORS,
+                    **_UNAVAILABLE,
                 },
             }
         },
         "/api/v1/audit": {
             "get": {
+                "operationId": "getAudit",
                 "summary": "The append-only log of every action for this issuer",
                 "parameters": [
-                    {"name": "after", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}},
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_AUDIT_ID},
+                    },
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                 ],
                 "responses": {
                     "200": _json(
@@ -404,7 +513,12 @@ SPEC: dict[str, Any] = {
                                 "type": "object",
                                 "required": ["sha256", "receipt"],
                                 "additionalProperties": False,
-                                "properties": {"sha256": {"type": "string"}, "receipt": {"type": "object"}},
+                                "properties": {
+                                    "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                                    "receipt": {
+                                        "description": "The receipt (RECEIPT.md); a malformed one gets its verdict, 200"
+                                    },
+                                },
                             }
                         },
                         "multipart/form-data": {
@@ -413,7 +527,12 @@ SPEC: dict[str, Any] = {
                                 "required": ["file", "receipt"],
                                 "properties": {
                                     "file": {"type": "string", "format": "binary"},
-                                    "receipt": {"type": "string", "format": "binary"},
+                                    "receipt": {
+                                        "type": "string",
+                                        "format": "binary",
+                                        "description": "The receipt file (may be left out for a certified PDF, "
+                                        "which carries its own); whatever it holds gets a verdict, 200",
+                                    },
                                 },
                             }
                         },
@@ -422,6 +541,10 @@ SPEC: dict[str, Any] = {
                 "responses": {
                     "200": _json({"type": "object", "required": ["verdict", "checks"]}, "The verdict"),
                     "400": _json({"type": "object"}, "Missing field"),
+                    "413": _json({"type": "object"}, "Larger than a receipt can be"),
+                    "422": _json({"type": "object"}, "Well-formed but unusable"),
+                    "429": _json({"type": "object"}, "Too many requests from this client"),
+                    "503": _json({"type": "object"}, "The chain or the trust anchors are unavailable"),
                 },
             }
         },
@@ -446,8 +569,19 @@ SPEC: dict[str, Any] = {
                     },
                 },
                 "responses": {
-                    "200": _json({"type": "object", "required": ["summary", "documents"]}, "One line per document"),
+                    "200": {
+                        "description": "One line per document, in the format asked for",
+                        "content": {
+                            "application/json": {"schema": {"type": "object", "required": ["summary", "documents"]}},
+                            "text/csv": {"schema": {"type": "string"}},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
                     "400": _json(_ref("Error"), "Nothing to verify, or a bad archive"),
+                    "413": _json(_ref("Error"), "Upload larger than the limit"),
+                    "422": _json(_ref("Error"), "Well-formed but unusable (e.g. too many documents)"),
+                    "429": _json(_ref("Error"), "Too many requests from this client"),
+                    "503": _json(_ref("Error"), "The chain or the trust anchors are unavailable"),
                 },
             }
         },

@@ -1,18 +1,40 @@
-"""Uploaded documents: hashed while copied to storage in chunks, never held whole in memory."""
+"""Uploaded documents: hashed while copied to storage in chunks, never held whole in memory.
+
+Stored documents are private to the service's user: files are created 0600 and folders 0700
+whatever the umask, since a diploma names a person."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from verifier.hashing import CHUNK, sha256_stream
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 class EmptyUpload(ValueError):
     pass
+
+
+@contextmanager
+def private_file(path: Path) -> Iterator[BinaryIO]:
+    """A new file open for writing, readable by its owner only (created so, not chmod-ed after)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb") as out:
+        yield out
+
+
+def private_dir(path: Path) -> Path:
+    """`path` and its missing parents, made 0700."""
+    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    return path
 
 
 def store_stream(stream: IO[bytes], storage: Path) -> tuple[bytes, Path]:
@@ -21,11 +43,15 @@ def store_stream(stream: IO[bytes], storage: Path) -> tuple[bytes, Path]:
     tmp = storage / f".upload-{uuid.uuid4().hex}"
     digest = hashlib.sha256()
     size = 0
-    with tmp.open("wb") as out:
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
+    try:
+        with private_file(tmp) as out:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     if size == 0:
         tmp.unlink()
         raise EmptyUpload("the file is empty")
@@ -44,7 +70,7 @@ def commit_file(tmp: Path, storage: Path, sha256: bytes) -> Path:
     """Move an upload to its content address, storage/ab/abcdef…; identical documents share a file."""
     hexdigest = sha256.hex()
     final = storage / hexdigest[:2] / hexdigest
-    final.parent.mkdir(exist_ok=True)
+    private_dir(final.parent)
     os.replace(tmp, final)
     return final
 

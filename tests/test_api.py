@@ -331,4 +331,4 @@ def test_one_upload_may_bind_the_fields_it_prints_and_bad_fields_are_named(
         "fields": json.dumps({"holder": "Ana Lima"}),
     }
     refused = service.client.post("/api/v1/documents", data=two, headers=auth, content_type="multipart/form-data")
-    assert refused.status_code == 400 and "exactly one file" in json.dumps(refused.get_json())
+    assert refused.status_code == 422 and "exactly one file" in json.dumps(refused.get_json())  # well-formed

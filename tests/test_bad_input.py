@@ -69,7 +69,8 @@ def test_a_receipt_for_a_chain_the_verifier_does_not_trust(issued: list[Path], t
     assert proc.returncode == 1
     verdict = json.loads(proc.stdout)
     assert verdict["verdict"] == "untrusted_issuer"
-    assert "on chain 11155111, which is not one of this verifier's trust anchors" in verdict["checks"][-1]["detail"]
+    assert verdict["checks"][-1]["code"] == "trust_anchor.untrusted"
+    assert verdict["checks"][-1]["params"]["chain_id"] == 11155111
 
 
 def test_truncated_receipt(issued: list[Path], tmp_path: Path) -> None:
@@ -119,3 +120,111 @@ def test_bad_dates_are_named(chain: Chain, issuer: str, tmp_path: Path) -> None:
     [doc] = write_docs(tmp_path, 1)
     proc = run_sceau("issue", "--issuer", issuer, "--valid-until", "31/12/2030", doc)
     assert proc.returncode == 2 and "31/12/2030" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- the issuer API: never a 500
+
+
+def test_api_integers_and_dates_out_of_range_are_named_not_500(service: Any, issuer: str) -> None:
+    auth = service.token(issuer)
+    sha = "ab" * 32
+
+    def post(**doc: Any) -> Any:
+        return service.client.post("/api/v1/documents", json={"documents": [{"sha256": sha, **doc}]}, headers=auth)
+
+    huge = post(validFrom=2**63 + 1)
+    assert huge.status_code == 400
+    assert huge.get_json()["problems"] == [
+        "documents[0].validFrom: Unix seconds must be between 0 and 7258118400 (1970 to 2199)"
+    ]
+    assert post(validUntil=-(2**70)).status_code == 400
+    assert post(validFrom=1.5).status_code == 400
+    before_1970 = post(validFrom="1969-12-31")
+    assert before_1970.status_code == 422
+    assert before_1970.get_json()["problems"] == ["documents[0].validFrom: must be between 1970-01-01 and 2199-12-31"]
+    assert post(validUntil="2500-01-01").status_code == 422
+    assert post(validUntil="2031-02-30").status_code == 422  # well-formed, but no such day
+    assert post(validFrom="2030-01-01", validUntil="2029-01-01").status_code == 422
+    assert post(validFrom=1782864000.0).status_code == 202  # JSON's integral number is an integer
+    assert post(reference="A\x00B").get_json()["problems"] == [
+        "documents[0].reference: must not contain control characters"
+    ]
+
+
+def test_api_idempotency_keys_are_refused_past_200_characters_and_replay_up_to_it(service: Any, issuer: str) -> None:
+    auth = service.token(issuer)
+    body = {"documents": [{"sha256": "cd" * 32}]}
+    long = service.client.post("/api/v1/documents", json=body, headers={**auth, "Idempotency-Key": "k" * 201})
+    assert long.status_code == 400 and "Idempotency-Key" in long.get_json()["problems"][0]
+    key = {**auth, "Idempotency-Key": "k" * 199 + "z"}
+    first = service.client.post("/api/v1/documents", json=body, headers=key)
+    again = service.client.post("/api/v1/documents", json=body, headers=key)
+    assert first.status_code == again.status_code == 202 and first.get_json() == again.get_json()
+
+
+def test_api_query_and_path_values_out_of_range(service: Any, issuer: str) -> None:
+    auth = service.token(issuer)
+    for query in ("limit=1001", "limit=0", "after=-1", f"after={2**31}", f"after={2**64}", "after=x", "limit=1e3"):
+        response = service.client.get(f"/api/v1/audit?{query}", headers=auth)
+        assert response.status_code == 400, query
+        assert response.get_json()["problems"][0].split(":")[0] in ("after", "limit")
+    assert service.client.get("/api/v1/audit?limit=1000&after=0", headers=auth).status_code == 200
+    for path in ("/api/v1/documents/%00", "/api/v1/batches/" + "f" * 500, "/api/v1/documents/x%00y/receipt"):
+        assert service.client.get(path, headers=auth).status_code == 404, path
+    many = service.client.post("/api/v1/revocations", json={"documents": [1, None], "reason": "fraud"}, headers=auth)
+    assert many.status_code == 400 and len(many.get_json()["problems"]) == 2
+
+
+@pytest.mark.parametrize("size", [1024**2, 64 * 1024])
+def test_a_roster_of_many_small_bombs_is_refused(service: Any, issuer: str, size: int) -> None:
+    """64 entries of zeros: 1 MiB each once slipped under the per-entry check; 64 KiB each stays
+    under it, and the archive's total budget refuses them together."""
+    import io
+    import zipfile
+
+    entries = {f"{i}.pdf": b"\0" * size for i in range(64)}
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    roster = "reference,family_name,given_names,degree,date,file\n" + "".join(
+        f"R{i},Nom,Prenom,Master,2026-07-01,{i}.pdf\n" for i in range(64)
+    )
+    response = service.client.post(
+        "/api/v1/rosters",
+        data={"roster": (io.BytesIO(roster.encode()), "r.csv"), "archive": (io.BytesIO(buf.getvalue()), "a.zip")},
+        headers=service.token(issuer),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    assert any("zip bomb" in p for p in response.get_json()["problems"]), response.get_json()
+    assert not list(service.ctx.storage.glob(".roster-*"))
+
+
+def test_a_roster_with_dates_out_of_range_or_overlong_values(service: Any, issuer: str) -> None:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.pdf", b"%PDF a")
+        zf.writestr("b.pdf", b"%PDF b")
+    roster = (
+        "reference,family_name,given_names,degree,date,file\n"
+        "R1,Nom,Prenom,Master,1900-01-01,a.pdf\n" + "R" * 300 + ",Nom,Prenom,Master,2026-07-01,b.pdf\n"
+    )
+    response = service.client.post(
+        "/api/v1/rosters",
+        data={
+            "roster": (io.BytesIO(roster.encode()), "r.csv"),
+            "archive": (io.BytesIO(buf.getvalue()), "a.zip"),
+            "validUntil": "99999999999999999999",
+        },
+        headers=service.token(issuer),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400  # the form's validUntil is malformed: 400, with every problem
+    problems = response.get_json()["problems"]
+    assert "roster line 2 date: must be between 1970-01-01 and 2199-12-31" in problems
+    assert "roster line 3 reference: must be a string of at most 200 characters" in problems
+    assert any(p.startswith("validUntil: '99999999999999999999' is not a date") for p in problems)

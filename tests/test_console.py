@@ -17,7 +17,7 @@ HEADER = "reference,family_name,given_names,degree,date,file\n"
 
 
 def csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match
     return match.group(1)
 
@@ -25,7 +25,8 @@ def csrf(html: str) -> str:
 def login(service: Service, issuer: str, scopes: str = "issue,revoke,read") -> Any:
     secret = service.token(issuer, scopes)["Authorization"].removeprefix("Bearer ")
     client = service.app.test_client()
-    response = client.post("/console/login", data={"token": secret})
+    form = client.get("/console/login").text
+    response = client.post("/console/login", data={"token": secret, "csrf_token": csrf(form)})
     assert response.status_code == 302 and response.headers["Location"].endswith("/console/")
     return client
 
@@ -33,7 +34,8 @@ def login(service: Service, issuer: str, scopes: str = "issue,revoke,read") -> A
 def test_login_is_required_and_bad_tokens_are_refused(service: Service) -> None:
     client = service.app.test_client()
     assert client.get("/console/").status_code == 302
-    response = client.post("/console/login", data={"token": "sceau_nope"})
+    form = client.get("/console/login").text
+    response = client.post("/console/login", data={"token": "sceau_nope", "csrf_token": csrf(form)})
     assert response.status_code == 401 and "unknown API token" in response.text
 
 
@@ -50,7 +52,7 @@ def test_submit_a_cohort_revoke_one_and_download_certified_copies(service: Servi
     response = client.post(
         "/console/rosters",
         data={
-            "csrf": csrf(home.text),
+            "csrf_token": csrf(home.text),
             "roster": (io.BytesIO(roster.encode()), "r.csv"),
             "archive": (io.BytesIO(buf.getvalue()), "a.zip"),
         },
@@ -71,8 +73,12 @@ def test_submit_a_cohort_revoke_one_and_download_certified_copies(service: Servi
     receipt = client.get(f"/console/documents/{doc_ids[0]}/receipt")
     assert receipt.status_code == 200 and "attachment" in receipt.headers["Content-Disposition"]
 
+    confirm = client.get(f"/console/documents/{doc_ids[0]}/revoke?reason=fraud")
+    assert confirm.status_code == 200 and "This cannot be undone" in confirm.text
     response = client.post(
-        f"/console/documents/{doc_ids[0]}/revoke", data={"csrf": csrf(page), "reason": "fraud"}, follow_redirects=True
+        f"/console/documents/{doc_ids[0]}/revoke",
+        data={"csrf_token": csrf(confirm.text), "reason": "fraud", "confirm": "yes"},
+        follow_redirects=True,
     )
     assert "revocation of" in response.text and "queued (fraud)" in response.text
     service.worker().run_until_idle()
@@ -89,7 +95,7 @@ def test_a_read_only_token_sees_but_cannot_issue_or_revoke(service: Service, iss
     client = login(service, issuer, "read")
     page = client.get("/console/").text
     assert "Issue a cohort" not in page and '<button type="submit">Revoke</button>' not in page
-    response = client.post("/console/rosters", data={"csrf": csrf(page)}, follow_redirects=True)
+    response = client.post("/console/rosters", data={"csrf_token": csrf(page)}, follow_redirects=True)
     assert "lacks the &#39;issue&#39; scope" in response.text
 
 

@@ -85,7 +85,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(service: Servi
     )
     archive = make_zip({"one.pdf": b"%PDF 1", "two.pdf": b"%PDF 2", "stray.pdf": b"%PDF ?"})
     response = post(service, auth, roster.encode(), archive)
-    assert response.status_code == 400
+    assert response.status_code == 422
     problems = response.get_json()["problems"]
     expected = [
         "roster line 3 reference: 'R1' already on line 2",
@@ -104,14 +104,14 @@ def test_missing_and_unknown_columns_and_malformed_csv(service: Service, issuer:
     auth = service.token(issuer)
     response = post(service, auth, b"reference,name,file\nR1,X,a.pdf\n", make_zip({"a.pdf": b"%PDF"}))
     problems = response.get_json()["problems"]
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert any("missing column(s): family_name, given_names, degree, date" in p for p in problems)
     assert any("unknown column(s): name" in p for p in problems)
     bad = (HEADER + 'R1,"Unclosed,Luc,Master,2026-07-01,a.pdf\n').encode()
     response = post(service, auth, bad, make_zip({"a.pdf": b"%PDF"}))
-    assert response.status_code == 400 and any("malformed CSV" in p for p in response.get_json()["problems"])
+    assert response.status_code == 422 and any("malformed CSV" in p for p in response.get_json()["problems"])
     response = post(service, auth, b"\xff\xfe\x00garbage", make_zip({"a.pdf": b"%PDF"}))
-    assert response.status_code == 400 and any("not UTF-8" in p for p in response.get_json()["problems"])
+    assert response.status_code == 422 and any("not UTF-8" in p for p in response.get_json()["problems"])
 
 
 def test_path_traversal_and_files_outside_the_roster_are_refused(service: Service, issuer: str, tmp_path: Any) -> None:
@@ -120,7 +120,7 @@ def test_path_traversal_and_files_outside_the_roster_are_refused(service: Servic
     roster = (HEADER + "R1,A,B,Master,2026-07-01,a.pdf\n").encode()
     archive = make_zip({"a.pdf": b"%PDF", "../../etc/evil.pdf": b"x", "/abs/evil.pdf": b"y"})
     response = post(service, auth, roster, archive)
-    assert response.status_code == 400
+    assert response.status_code == 422
     problems = response.get_json()["problems"]
     assert "archive entry '../../etc/evil.pdf': refused: path traversal ('..')" in problems
     assert any("'/abs/evil.pdf': refused: absolute" in p for p in problems)
@@ -132,7 +132,7 @@ def test_a_zip_bomb_is_refused(service: Service, issuer: str) -> None:
     auth = service.token(issuer)
     roster = (HEADER + "R1,A,B,Master,2026-07-01,bomb.pdf\n").encode()
     response = post(service, auth, roster, make_zip({"bomb.pdf": b"\0" * (50 * 1024 * 1024)}))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert any("compression ratio" in p and "zip bomb" in p for p in response.get_json()["problems"])
 
 
@@ -144,7 +144,7 @@ def test_a_zip_lying_about_its_sizes_is_refused(service: Service, issuer: str) -
     archive[cd + 24 : cd + 28] = (100).to_bytes(4, "little")
     roster = (HEADER + "R1,A,B,Master,2026-07-01,a.pdf\n").encode()
     response = post(service, auth, roster, bytes(archive))
-    assert response.status_code == 400
+    assert response.status_code == 422
     problems = response.get_json()["problems"]
     assert any("larger than its header says" in p or "corrupt ZIP" in p for p in problems), problems
 
@@ -153,7 +153,7 @@ def test_not_a_zip_and_missing_parts(service: Service, issuer: str) -> None:
     auth = service.token(issuer)
     roster = (HEADER + "R1,A,B,Master,2026-07-01,a.pdf\n").encode()
     response = post(service, auth, roster, b"this is not a zip")
-    assert response.status_code == 400 and any("not a ZIP" in p for p in response.get_json()["problems"])
+    assert response.status_code == 422 and any("not a ZIP" in p for p in response.get_json()["problems"])
     response = service.client.post(
         "/api/v1/rosters", data={"colour": "x"}, headers=auth, content_type="multipart/form-data"
     )
