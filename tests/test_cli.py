@@ -171,7 +171,8 @@ def test_an_expired_title_exits_3(sceau: Any, chain: Chain, tmp_path: Path) -> N
     issue(sceau, name, "--valid-from", "2020-01-01", "--valid-until", "2021-12-31", doc)
     code, verdict = verify(sceau, doc)
     assert code == 3 and verdict["verdict"] == "expired"
-    assert checks(verdict)["expiry"] is False and "2022-01-01" in verdict["checks"][-1]["detail"]
+    assert checks(verdict)["expiry"] is False and verdict["checks"][-1]["code"] == "validity.expired"
+    assert "2021-12-31" in verdict["checks"][-1]["detail"]  # the last valid day, as the registrar typed it
     [fresh] = write_docs(tmp_path, 1, "titre-valide")
     issue(sceau, name, "--valid-until", "2099-12-31", fresh)
     code, verdict = verify(sceau, fresh)

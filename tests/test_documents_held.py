@@ -48,6 +48,8 @@ def test_a_certified_pdf_keeps_the_original_and_verifies_alone(sceau: Any, issue
     assert verdict["checks"][0] == {
         "id": "certified_pdf",
         "ok": True,
+        "code": "certified_pdf.ok",
+        "params": {},
         "detail": "the file is the certified original plus exactly the receipt and the seal Sceau added",
     }
 

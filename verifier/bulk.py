@@ -7,23 +7,27 @@ from __future__ import annotations
 import csv
 import html
 import io
+import logging
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import limits
 from .abi import checksummed
 from .anchors import TrustAnchor
 from .chain import ChainReader, _status
-from .errors import DocumentError, InvalidReceipt, SceauError
+from .errors import DocumentError, InvalidReceipt, LimitExceeded, SceauError
 from .hashing import sha256_bytes
 from .receipt import MAX_RECEIPT_BYTES, Receipt
 from .service import Verifier
 from .verdict import Outcome, Verdict, error_verdict
 from .verify import verify_document
 
-MAX_ITEMS = 100_000
+log = logging.getLogger(__name__)
+CHUNK = 1024 * 1024  # bytes inflated at a time from a ZIP entry, counted as they come
+ENTRIES_PER_ITEM = 4  # ZIP entries allowed per document: itself, its receipt, folders
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Line:
     verdict: Verdict
 
 
-def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[str, bytes, int, bytes], Any]:
+def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[Any, ...], Any]:
     """The registry's answers for every receipt, in JSON-RPC batches (one eth_call each), and the
     issuers they name put in the reader's cache."""
     keys = list(
@@ -50,11 +54,11 @@ def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[st
         for key, root, index, leaf, proof in keys
     ]
     check = reader.functions["checkDocument"]
-    found: dict[tuple[str, bytes, int, bytes], Any] = {}
-    for (key, root, index, leaf, _), raw in zip(keys, reader.rpc_batch(calls), strict=True):
+    found: dict[tuple[Any, ...], Any] = {}
+    for (key, root, index, leaf, proof), raw in zip(keys, reader.rpc_batch(calls), strict=True):
         try:
             proof_valid, status = check.decode(raw)
-            found[(key, root, index, leaf)] = (bool(proof_valid), _status(status))
+            found[(key, root, index, leaf, proof)] = (bool(proof_valid), _status(status))
         except (SceauError, ValueError, TypeError):
             continue  # that document's verdict asks again, and reports the failure itself
     ids = sorted({s.issuer_id for _, s in found.values() if s.anchored})
@@ -64,7 +68,14 @@ def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[st
 
 def verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
     """Every item's verdict, in order; chain reads batched per trusted registry (an untrusted one is
-    never read)."""
+    never read). One bad item is that item's error verdict, never a failed report; the PDFs' decoded
+    content counts against one budget for the whole run (SCEAU_MAX_BULK_DECODED_BYTES)."""
+    cap = limits.current().max_bulk_decoded_bytes
+    with limits.budget("SCEAU_MAX_BULK_DECODED_BYTES", cap, "the decoded content of this bulk verification's PDFs"):
+        return _verify_items(items, verifier)
+
+
+def _verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
     parsed: list[tuple[Item, bytes | None, Receipt | None, Verdict | None]] = []
     for item in items:
         try:
@@ -85,63 +96,146 @@ def verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
             anchor = verifier.anchors.find(receipt.chain_id, receipt.registry)
             if anchor is not None:
                 by_anchor.setdefault(anchor, []).append(receipt)
-    statuses: dict[tuple[str, bytes, int, bytes], Any] = {}
+    # answers are keyed by their registry too: a receipt naming one trusted registry must never get
+    # the answer another trusted registry gave for the same (key, root, index)
+    statuses: dict[tuple[Any, ...], Any] = {}
     for anchor, receipts in by_anchor.items():
         try:
-            statuses.update(_prefetch(verifier.reader(anchor), receipts))
+            for found, answer in _prefetch(verifier.reader(anchor), receipts).items():
+                statuses[(anchor, *found)] = answer
         except SceauError:
             verifier.unpin(anchor)  # each verdict below then reports the chain's failure itself
     lines = []
     for item, sha, receipt, early in parsed:
         if early is not None:
             verdict = early
-        elif receipt is not None and sha is not None:
-            key = (checksummed(receipt.anchor.issuer_key), receipt.anchor.root, receipt.document.index, receipt.leaf)
-            verdict = verify_document(sha, receipt, verifier, status=statuses.get(key))
         else:
-            verdict = verifier.verify_certified_pdf(item.data) or error_verdict(
-                f"{item.name}: no receipt, and not a certified PDF", sha.hex() if sha else None
-            )
+            verdict = _verify_one(item, sha, receipt, verifier, statuses)
         lines.append(Line(item.name, verdict))
     return lines
+
+
+def _verify_one(
+    item: Item, sha: bytes | None, receipt: Receipt | None, verifier: Verifier, statuses: dict[Any, Any]
+) -> Verdict:
+    digest = sha.hex() if sha else None
+    try:
+        if receipt is not None and sha is not None:
+            key = (
+                verifier.anchors.find(receipt.chain_id, receipt.registry),
+                checksummed(receipt.anchor.issuer_key),
+                receipt.anchor.root,
+                receipt.document.index,
+                receipt.leaf,
+                receipt.proof,
+            )
+            return verify_document(sha, receipt, verifier, status=statuses.get(key))
+        return verifier.verify_certified_pdf(item.data) or error_verdict(
+            f"{item.name}: no receipt, and not a certified PDF", digest, code="error.no_receipt"
+        )
+    except LimitExceeded as exc:
+        return error_verdict(f"{item.name}: {exc}", digest, code="error.document")
+    except SceauError as exc:
+        return error_verdict(f"{item.name}: {exc}", digest, code="error.other")
+    except Exception as exc:  # one document's unforeseen failure must not sink the others' report
+        log.exception("bulk verification of %r failed", item.name)
+        return error_verdict(f"{item.name}: could not be verified ({exc.__class__.__name__})", digest)
 
 
 # ---------------------------------------------------------------- collecting documents
 
 
 def _pair(entries: dict[str, bytes]) -> list[Item]:
-    """Documents and their receipts (NAME and NAME.receipt.json); certified PDFs stand alone."""
-    items = []
+    """Documents and their receipts (NAME and NAME.receipt.json); certified PDFs stand alone.
+    LimitExceeded past SCEAU_MAX_BULK_ITEMS documents or SCEAU_MAX_BULK_EXPANDED_BYTES bytes."""
+    bounds = limits.current()
+    _check_expanded(sum(len(data) for data in entries.values()))
+    items: list[Item] = []
     for name in sorted(entries):
         if name.endswith(".receipt.json"):
             continue
+        if len(items) >= bounds.max_bulk_items:
+            raise _too_many_items()
         items.append(Item(name, entries[name], entries.get(name + ".receipt.json")))
     return items
 
 
+def items_from_entries(entries: Iterable[tuple[str, bytes]]) -> list[Item]:
+    """Uploaded files (documents and NAME.receipt.json), bounded as a ZIP's are."""
+    return _pair(dict(entries))
+
+
+def _too_many_items() -> LimitExceeded:
+    cap = limits.current().max_bulk_items
+    return limits.refuse("the number of documents", "SCEAU_MAX_BULK_ITEMS", cap, "documents; split the batch")
+
+
+def _check_expanded(total: int) -> None:
+    if total > limits.current().max_bulk_expanded_bytes:
+        raise _expanded_refusal()
+
+
+def _expanded_refusal() -> LimitExceeded:
+    cap = limits.current().max_bulk_expanded_bytes
+    return limits.refuse("the documents, uncompressed,", "SCEAU_MAX_BULK_EXPANDED_BYTES", cap)
+
+
+def _check_files(paths: Sequence[Path]) -> None:
+    """The CLI's folders and CSV lists: sizes from the file system, before anything is read."""
+    documents = [p for p in paths if not p.name.endswith(".receipt.json")]
+    if len(documents) > limits.current().max_bulk_items:
+        raise _too_many_items()
+    _check_expanded(sum(p.stat().st_size for p in paths))
+
+
 def items_from_dir(folder: Path) -> list[Item]:
-    entries = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-    return _pair(entries)
+    files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
+    _check_files(files)
+    return _pair({str(p.relative_to(folder)): p.read_bytes() for p in files})
 
 
 def items_from_zip(data: bytes | Path) -> list[Item]:
-    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    """The documents of a ZIP, refused fast when it holds too many entries or too many bytes: the
+    entries are counted before the central directory is parsed, the sizes the headers declare are
+    summed before anything is inflated, and the bytes actually inflated are counted as they come,
+    so that a header lying about its entry's size does not get past the bound either."""
+    bounds = limits.current()
+    if isinstance(data, Path):
+        if data.stat().st_size > 2 * bounds.max_bulk_expanded_bytes:
+            raise limits.refuse(f"{data.name}", "SCEAU_MAX_BULK_EXPANDED_BYTES", bounds.max_bulk_expanded_bytes)
+        data = data.read_bytes()
+    max_entries = ENTRIES_PER_ITEM * bounds.max_bulk_items
+    if data.count(b"PK\x01\x02") > max_entries:  # every central directory entry starts so: an upper bound
+        raise limits.refuse("the archive's entries", "SCEAU_MAX_BULK_ITEMS", bounds.max_bulk_items, "documents")
     try:
-        with zipfile.ZipFile(source) as zf:
-            entries: dict[str, bytes] = {}
-            total = 0
-            for info in zf.infolist():
-                if info.is_dir():
-                    continue
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [info for info in zf.infolist() if not info.is_dir()]
+            for info in infos:
                 if ".." in PurePosixPath(info.filename).parts or info.filename.startswith("/"):
                     raise DocumentError(f"archive entry {info.filename!r} refused: path traversal")
-                total += info.file_size
-                if total > 4 * 1024**3 or len(entries) > MAX_ITEMS:
-                    raise DocumentError("the archive is too large to verify in bulk")
-                entries[info.filename] = zf.read(info)
+            _check_expanded(sum(info.file_size for info in infos))
+            left = bounds.max_bulk_expanded_bytes
+            entries: dict[str, bytes] = {}
+            for info in infos:
+                content = _inflate(zf, info, left)
+                left -= len(content)
+                entries[info.filename] = content
     except zipfile.BadZipFile as exc:
         raise DocumentError(f"not a ZIP file ({exc})") from None
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise DocumentError(f"the ZIP archive cannot be read ({exc})") from None
     return _pair(entries)
+
+
+def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, left: int) -> bytes:
+    """An entry's bytes, stopping as soon as they exceed `left`."""
+    out = bytearray()
+    with zf.open(info) as stream:
+        while chunk := stream.read(min(CHUNK, left - len(out) + 1)):
+            out += chunk
+            if len(out) > left:
+                raise _expanded_refusal()
+    return bytes(out)
 
 
 def items_from_csv(path: Path) -> list[Item]:
@@ -151,14 +245,18 @@ def items_from_csv(path: Path) -> list[Item]:
         rows = list(csv.DictReader(f))
     if not rows or "file" not in rows[0]:
         raise DocumentError(f"{path}: the CSV needs a 'file' column (and optionally 'receipt')")
-    items = []
+    pairs = []
     for row in rows:
         doc = base / row["file"]
         if not doc.is_file():
             raise DocumentError(f"{path}: {row['file']}: no such file")
         receipt_path = base / row["receipt"] if row.get("receipt") else doc.with_name(doc.name + ".receipt.json")
-        receipt = receipt_path.read_bytes()[: MAX_RECEIPT_BYTES + 1] if receipt_path.is_file() else None
-        items.append(Item(row["file"], doc.read_bytes(), receipt))
+        pairs.append((row["file"], doc, receipt_path if receipt_path.is_file() else None))
+    _check_files([doc for _, doc, _ in pairs])
+    items = []
+    for name, doc, found in pairs:
+        receipt = found.read_bytes()[: MAX_RECEIPT_BYTES + 1] if found is not None else None
+        items.append(Item(name, doc.read_bytes(), receipt))
     return items
 
 
@@ -207,13 +305,24 @@ def report_json(lines: Sequence[Line]) -> dict[str, Any]:
     }
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: one starting like a formula (a file named
+    ``=HYPERLINK(…)``) gets a leading apostrophe, as OWASP advises against CSV injection."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def report_csv(lines: Sequence[Line]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(
         out, fieldnames=["file", "verdict", "issuer", "kind", "anchoredAt", "revocation", "sha256", "detail"]
     )
     writer.writeheader()
-    writer.writerows(report_rows(lines))
+    writer.writerows({k: neutralised(v) for k, v in row.items()} for row in report_rows(lines))
     return out.getvalue()
 
 
@@ -226,7 +335,7 @@ def report_html(lines: Sequence[Line]) -> str:
     body = "\n".join(
         _ROW.format(
             cls="ok" if r["verdict"] == "valid" else "ko",
-            **{k: html.escape(str(r[k] or "")) for k in ("file", "verdict", "issuer", "kind", "detail")},
+            **{k: html.escape(str(neutralised(r[k]) or "")) for k in ("file", "verdict", "issuer", "kind", "detail")},
         )
         for r in rows
     )

@@ -319,27 +319,37 @@ class ChainReader:
     def issuer_keys(self, issuer_id: int) -> list[str]:
         return list(self.eth_call("issuerKeys", issuer_id)[0])
 
-    def revocation_event(self, key: str, root: bytes, index: int, from_block: int) -> RevocationEvent | None:
+    def revocation_event(
+        self, key: str, root: bytes, index: int, from_block: int, step: int = 10_000
+    ) -> RevocationEvent | None:
         """When and how document `index` of the batch (`key`, `root`) was revoked, from the registry's
-        logs (None if the node no longer serves them)."""
+        logs (None if the node no longer serves them). Logs are asked for `step` blocks at a time:
+        public RPCs refuse unbounded ranges."""
         filters = {"root": root, "key": to_checksum_address(key)}
-        single = self._call(
-            "eth_getLogs",
-            lambda: self.contract.events.DocumentRevoked.get_logs(argument_filters=filters, from_block=from_block),
-        )
-        for log in single:
-            if log["args"]["index"] == index:
-                return self._event(log, log["args"]["replacedBy"])
-        many = self._call(
-            "eth_getLogs",
-            lambda: self.contract.events.DocumentsRevoked.get_logs(argument_filters=filters, from_block=from_block),
-        )
-        for log in many:
-            offset = log["args"]["offset"]
-            rel = index - offset
-            words = log["args"]["bitmap"]
-            if 0 <= rel < 256 * len(words) and words[rel >> 8] >> (rel & 255) & 1:
-                return self._event(log, None)
+        head = int(self._call("eth_blockNumber", lambda: self.w3.eth.block_number))
+        for low in range(from_block, head + 1, step):
+            high = min(head, low + step - 1)
+            single = self._call(
+                "eth_getLogs",
+                lambda low=low, high=high: self.contract.events.DocumentRevoked.get_logs(
+                    argument_filters=filters, from_block=low, to_block=high
+                ),
+            )
+            for log in single:
+                if log["args"]["index"] == index:
+                    return self._event(log, log["args"]["replacedBy"])
+            many = self._call(
+                "eth_getLogs",
+                lambda low=low, high=high: self.contract.events.DocumentsRevoked.get_logs(
+                    argument_filters=filters, from_block=low, to_block=high
+                ),
+            )
+            for log in many:
+                offset = log["args"]["offset"]
+                rel = index - offset
+                words = log["args"]["bitmap"]
+                if 0 <= rel < 256 * len(words) and words[rel >> 8] >> (rel & 255) & 1:
+                    return self._event(log, None)
         return None
 
     def _event(self, log: Any, replaced_by: bytes | None) -> RevocationEvent:

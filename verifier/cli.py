@@ -16,35 +16,41 @@ from .fields import label
 from .verdict import Outcome, Verdict
 
 _MARKS = {True: "✔", False: "✘", None: "?"}
-_HEADLINES = {
-    Outcome.VALID: "VALID: the document is authentic",
-    Outcome.TAMPERED: "NOT AUTHENTIC: the document or its receipt was altered",
-    Outcome.UNKNOWN: "NOT AUTHENTIC: the chain does not know this document",
-    Outcome.UNTRUSTED_ISSUER: "NOT AUTHENTIC: the issuer was not accredited when it anchored",
-    Outcome.REVOKED: "REVOKED by its issuer",
-    Outcome.EXPIRED: "EXPIRED",
-    Outcome.NOT_YET_VALID: "NOT YET VALID: authentic, but its validity period has not begun",
-    Outcome.VALID_REVOCATION_UNCHECKED: "AUTHENTIC AS OF THE TRUST LIST, REVOCATION NOT CHECKED (check online)",
-    Outcome.SEAL_ONLY: "SEAL ONLY: the seal is genuine, but it says nothing the paper can be checked against",
-    Outcome.ERROR: "COULD NOT DECIDE",
-}
 
 
-def render(verdict: Verdict) -> str:
-    lines = [_HEADLINES[verdict.outcome]]
+def cli_language() -> str:
+    """French when the locale says so (LC_ALL, LC_MESSAGES, LANG), English otherwise."""
+    import os
+
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var)
+        if value:
+            return "fr" if value.lower().startswith("fr") else "en"
+    return "en"
+
+
+def render(verdict: Verdict, lang: str | None = None) -> str:
+    """The verdict for a terminal: headline, the sealed fields, every check, the trust anchor."""
+    from .i18n import CLI, CLI_HEADLINES, message
+
+    lang = lang or cli_language()
+    lines = [CLI_HEADLINES[verdict.outcome.value][lang]]
     if verdict.issuer and verdict.outcome in (Outcome.VALID, Outcome.VALID_REVOCATION_UNCHECKED, Outcome.SEAL_ONLY):
-        lines[0] += f", issued by {verdict.issuer['name']}"
+        lines[0] += CLI["issued_by"][lang].format(issuer=verdict.issuer["name"])
     fields = verdict.document.get("fields") or {}
     if fields and verdict.outcome is not Outcome.TAMPERED:
-        lines.append("  The paper must say, word for word:")
-        lines += [f"    {label(k)}: {v}" for k, v in fields.items()]
+        lines.append("  " + CLI["word_for_word"][lang])
+        lines += [f"    {label(k, lang)}: {v}" for k, v in fields.items()]
     if verdict.error:
-        lines.append(f"  {verdict.error}")
+        lines.append("  " + message(verdict.error_code or "error.other", {}, lang))
+        lines.append(f"    ({verdict.error})")
     for check in verdict.checks:
-        lines.append(f"  {_MARKS[check.ok]} {check.id}: {check.detail}")
+        lines.append(f"  {_MARKS[check.ok]} {check.id}: {check.text(lang)}")
     if verdict.trust_anchor:
         a = verdict.trust_anchor
-        lines.append(f"  trust anchor: {a['name']}, registry {a['registry']} on chain {a['chainId']}")
+        lines.append(
+            "  " + CLI["trust_anchor"][lang].format(name=a["name"], registry=a["registry"], chain=a["chainId"])
+        )
     return "\n".join(lines)
 
 
@@ -104,10 +110,13 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
         Exit codes: 0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide, 5 not yet
         valid, 6 authentic offline but revocation not checked, 7 a seal that binds nothing to check
         the paper against."""
+        from . import limits
         from .service import Verifier
         from .trustlist import load_trust_list
 
         try:
+            # the public endpoints' bounds (SCEAU_MAX_…) hold here too, until the command ends
+            click.get_current_context().with_resource(limits.applied(limits.Limits.from_env()))
             anchors = trust_anchors(anchors_path)
             trust = load_trust_list(trust_list, anchors, sceau_home()) if trust_list is not None else None
             verifier = Verifier(anchors, rpc_url_opt or default_rpc_url(), trust_list=trust)

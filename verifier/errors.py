@@ -18,6 +18,16 @@ class InvalidFields(DocumentError):
     """Displayed fields (holder, degree, number…) that cannot be sealed as given."""
 
 
+class LimitExceeded(DocumentError):
+    """An input would cost more work than a bound allows (verifier/limits.py): `setting` names the
+    bound, `limit` its value, so the message says what to split, shrink or raise."""
+
+    def __init__(self, message: str, *, setting: str, limit: int) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.limit = limit
+
+
 # ---------------------------------------------------------------- receipts
 
 
@@ -43,6 +53,10 @@ class ReceiptTypeError(InvalidReceipt):
 
 class ReceiptTooLarge(InvalidReceipt):
     """The receipt exceeds the size limits of the specification."""
+
+
+class InvalidSeal(InvalidReceipt):
+    """A seal (QR code) that cannot be decoded, or whose signature does not hold."""
 
 
 # ---------------------------------------------------------------- chain

@@ -4,18 +4,20 @@ from elsewhere. A PDF, a document with its receipt, or a seal (pasted, photograp
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from flask import Blueprint, Response, make_response, render_template, request
+from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import i18n
-from .errors import SceauError
+from .errors import LimitExceeded, SceauError
 from .fields import label
-from .verdict import error_verdict
-from .web import current_verifier
+from .verdict import error_from
+from .web import bounded, current_verifier, install
 
 bp = Blueprint(
     "page", __name__, template_folder="templates", static_folder="static", static_url_path="/static/verifier"
@@ -31,7 +33,7 @@ def _render(
 ) -> Response:
     anchored_at = None
     if verdict and verdict.get("anchor") and verdict["anchor"].get("anchoredAt"):
-        anchored_at = datetime.fromtimestamp(verdict["anchor"]["anchoredAt"], UTC).strftime("%Y-%m-%d %H:%M UTC")
+        anchored_at = i18n.when(verdict["anchor"]["anchoredAt"], lang)
     html = render_template(
         "verify_page.html",
         lang=lang,
@@ -42,6 +44,7 @@ def _render(
         check_names=i18n.CHECKS,
         anchored_at=anchored_at,
         field_label=lambda key: label(key, lang),
+        check_text=lambda c: i18n.message(c.get("code", ""), c.get("params") or {}, lang),
     )
     response = make_response(html, status)
     response.headers["Content-Language"] = lang
@@ -63,15 +66,19 @@ def verify_form() -> ResponseReturnValue:
     seal_text = (request.form.get("seal") or "").strip()
     seal_image = request.files.get("seal_image")
     try:
-        if seal_text or (seal_image is not None and seal_image.filename):
-            verdict = _verify_seal(seal_text, seal_image)
-        elif upload is not None and upload.filename:
-            receipt_data = receipt.read() if receipt is not None and receipt.filename else None
-            verdict = current_verifier().verify_bytes(upload.read(), receipt_data).to_dict()
-        else:
-            return _render(lang, problem=i18n.t("missing", lang), status=400)
+        with bounded():
+            if seal_text or (seal_image is not None and seal_image.filename):
+                verdict = _verify_seal(seal_text, seal_image)
+            elif upload is not None and upload.filename:
+                receipt_data = receipt.read() if receipt is not None and receipt.filename else None
+                verdict = current_verifier().verify_bytes(upload.read(), receipt_data).to_dict()
+            else:
+                return _render(lang, problem=i18n.t("missing", lang), status=400)
+    except LimitExceeded as exc:
+        return _render(lang, problem=_TOO_MUCH[lang].format(setting=exc.setting, limit=exc.limit), status=413)
     except SceauError as exc:
-        verdict = error_verdict(str(exc)).to_dict()
+        current_app.logger.info("verification failed: %s", exc)
+        verdict = error_from(exc).to_dict()
     return _render(lang, verdict)
 
 
@@ -86,3 +93,38 @@ def _verify_seal(text: str, image: Any) -> dict[str, Any]:
             image.save(path)
             text = decode_qr_image(path)
     return verify_seal(Seal.decode(text), current_verifier()).to_dict()
+
+
+# ---------------------------------------------------------------- bounds (see verifier/limits.py)
+
+_TOO_MUCH = {
+    "fr": "Ce fichier demanderait plus de travail que ce vérificateur n'en accepte ({setting} : {limit:,}).",
+    "en": "This file would take more work than this verifier accepts ({setting}: {limit:,}).",
+}
+_TOO_BIG = {
+    "fr": "Ce fichier est plus gros que ce vérificateur n'en accepte ({limit:,} octets).",
+    "en": "This file is larger than this verifier accepts ({limit:,} bytes).",
+}
+_TOO_OFTEN = {
+    "fr": "Trop de vérifications depuis cette adresse ({rate}) : réessayez dans quelques instants.",
+    "en": "Too many verifications from this address ({rate}): try again in a moment.",
+}
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
+    lang = i18n.pick_language(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
+    cap = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    return _render(lang, problem=_TOO_BIG[lang].format(limit=cap), status=413)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many(exc: RateLimitExceeded) -> ResponseReturnValue:
+    return _render(_lang(), problem=_TOO_OFTEN[_lang()].format(rate=exc.description), status=429)
+
+
+def _setup(state: BlueprintSetupState) -> None:
+    install(cast(Flask, state.app), {verify_form: "SCEAU_RATE_LIMIT_VERIFY"})
+
+
+bp.record_once(_setup)

@@ -16,16 +16,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import struct
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 import segno
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+from pypdf import PdfReader, apply_configuration
+from pypdf._utils import read_non_whitespace
+from pypdf.errors import DependencyError, LimitReachedError, PdfReadError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject, read_object
 
+from . import limits
+from .errors import LimitExceeded
 from .receipt import Receipt
 
 RECEIPT_NAME = "sceau-receipt.json"
@@ -60,7 +67,23 @@ _PAGE_KEYS = (
     "/AA",
     "/Annots",
 )
-_READ_ERRORS = (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError)
+# What a hostile or broken file makes pypdf raise: the file is then unreadable, never a crash.
+# pypdf's LimitReachedError is not among them: it becomes LimitExceeded (see _bounded).
+_READ_ERRORS = (
+    PdfReadError,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    RecursionError,
+    AssertionError,
+    ArithmeticError,
+    NotImplementedError,
+    DependencyError,
+    zlib.error,
+    struct.error,
+)
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
@@ -108,9 +131,15 @@ def qr_drawing(text: str, size: float) -> bytes:
 
 
 def open_certified(data: bytes) -> CertifiedPdf | None:
-    """The certified parts of `data`, or None when it is not a certified PDF (a plain document)."""
+    """The certified parts of `data`, or None when it is not a certified PDF (a plain document).
+    Raises LimitExceeded when reading it would decode more than the bounds in force allow."""
     if not is_pdf(data):
         return None
+    with _bounded():
+        return _open_certified(data)
+
+
+def _open_certified(data: bytes) -> CertifiedPdf | None:
     try:
         reader = PdfReader(BytesIO(data))
         attachments = reader.attachments
@@ -124,6 +153,8 @@ def open_certified(data: bytes) -> CertifiedPdf | None:
     if end is None:
         return CertifiedPdf(None, receipt, ())
     problems, seal_text = _inspect(data[:end], data)
+    if len(raw) != 1:  # a verifier taking the first would judge another receipt than one taking the last
+        problems, seal_text = [*problems, f"{CHANGED_AFTER}: {len(raw)} receipts are attached"], None
     return CertifiedPdf(data[:end], receipt, tuple(problems), seal_text)
 
 
@@ -163,7 +194,46 @@ def _candidate_ends(data: bytes) -> Iterator[int]:
 
 def increment_problems(original: bytes, final: bytes) -> list[str]:
     """Every way `final` differs from `original` followed by the one update Sceau writes."""
-    return _inspect(original, final)[0]
+    with _bounded():
+        return _inspect(original, final)[0]
+
+
+@contextmanager
+def _bounded() -> Iterator[None]:
+    """The bounds in force (verifier/limits.py) for reading one file: pypdf's own per-stream caps
+    set to SCEAU_MAX_STREAM_BYTES, its LimitReachedError told as LimitExceeded, and a budget of
+    decoded bytes for the whole file (streams are decoded twice: in the original and in the copy)."""
+    bounds = limits.current()
+    cap = bounds.max_stream_bytes
+    pypdf_caps = {
+        name: cap
+        for name in (
+            "zlib_maximum_output_length",
+            "lzw_maximum_output_length",
+            "run_length_maximum_output_length",
+            "brotli_maximum_output_length",
+            "jbig2_maximum_output_length",
+            "array_based_stream_maximum_output_length",
+            "image_maximum_buffer_size",
+        )
+    }
+    try:
+        with (
+            apply_configuration(None, **pypdf_caps, stream_decoding_work_maximum_length=4 * cap),
+            limits.budget("SCEAU_MAX_PDF_DECODED_BYTES", bounds.max_pdf_decoded_bytes, "the PDF's decoded content"),
+        ):
+            token = _DIGESTS.set({})
+            try:
+                yield
+            finally:
+                _DIGESTS.reset(token)
+    except LimitReachedError as exc:
+        raise LimitExceeded(
+            f"the PDF has a stream or structure larger than this verifier reads ({exc}; a stream may decode "
+            f"to at most {cap:,} bytes: SCEAU_MAX_STREAM_BYTES)",
+            setting="SCEAU_MAX_STREAM_BYTES",
+            limit=cap,
+        ) from None
 
 
 def _inspect(original: bytes, final: bytes) -> tuple[list[str], str | None]:
@@ -174,16 +244,58 @@ def _inspect(original: bytes, final: bytes) -> tuple[list[str], str | None]:
     problems = [] if one_update else [CHANGED_AFTER]
     try:
         before, after = PdfReader(BytesIO(original)), PdfReader(BytesIO(final))
-        # (2) nothing shown or run differs but for the seal; nothing else of the original redefined
+        # (2) the update says one thing to every reader: no duplicated key, which pypdf would read
+        # first-wins and other viewers last-wins (a forged page shown, a genuine one checked)
+        ambiguous = _ambiguity_problems(final, len(original))
+        if ambiguous:
+            return [*problems, *ambiguous], None
+        # (3) nothing shown or run differs but for the seal; nothing else of the original redefined
         problems += _shown_problems(before, after)
         if one_update:
             problems += _redefinition_problems(before, after)
-        # (3) the seal is the one Sceau draws, where Sceau puts it
+        # (4) the seal is the one Sceau draws, where Sceau puts it
         seal_problems, seal_text = _seal_problems(before, after)
         problems += seal_problems
         return problems, (seal_text if not problems else None)
     except _READ_ERRORS as exc:
         return [*problems, f"the certified PDF cannot be compared with its original ({exc.__class__.__name__})"], None
+
+
+_OBJ = re.compile(rb"(?<![0-9])([0-9]{1,10})[\x00\t\n\x0c\r ]+([0-9]{1,5})[\x00\t\n\x0c\r ]+obj(?![A-Za-z])")
+
+
+def _ambiguity_problems(final: bytes, start: int) -> list[str]:
+    """Every object and trailer after byte `start`, parsed strictly: a dictionary defining a key
+    twice is refused. pypdf keeps the first definition, qpdf, pdf.js and PDFium the last, so such a
+    file shows one thing and proves another."""
+    reader = PdfReader(BytesIO(final))
+    reader.strict = True  # set after opening: the original part may be sloppy, the update may not
+    stream = BytesIO(final)
+    try:
+        for match in _OBJ.finditer(final, start):
+            stream.seek(match.end())
+            read_non_whitespace(stream)
+            stream.seek(-1, 1)
+            read_object(stream, reader)
+        trailer = final.find(b"trailer", start)
+        if trailer != -1:
+            stream.seek(trailer + len(b"trailer"))
+            read_non_whitespace(stream)
+            stream.seek(-1, 1)
+            read_object(stream, reader)
+        for idnum, (container, _) in getattr(reader, "xref_objStm", {}).items():
+            if _offset_of(reader, container) >= start:  # objects packed in a stream of the update
+                reader.get_object(idnum)
+    except _READ_ERRORS as exc:
+        return [f"{CHANGED_AFTER}: the update is ambiguous ({exc})"]
+    return []
+
+
+def _offset_of(reader: PdfReader, idnum: int) -> int:
+    for table in reader.xref.values():
+        if idnum in table:
+            return int(table[idnum])
+    return -1
 
 
 def _one_update(tail: bytes) -> bool:
@@ -401,16 +513,39 @@ def _canon(obj: Any, seen: frozenset[int] = frozenset(), depth: int = 0) -> Any:
             return ("<page>", obj.idnum, obj.generation)
         return _canon(target, seen | {obj.idnum}, depth + 1)
     if isinstance(obj, StreamObject):
-        try:
-            data = obj.get_data()
-        except Exception:  # undecodable: compare the raw bytes
-            data = obj._data
         head = {
             k: _canon(v, seen, depth + 1) for k, v in obj.items() if k not in ("/Length", "/Filter", "/DecodeParms")
         }
-        return ("<stream>", tuple(sorted(head.items())), hashlib.sha256(data).hexdigest())
+        return ("<stream>", tuple(sorted(head.items())), _stream_digest(obj))
     if isinstance(obj, DictionaryObject):
         return tuple(sorted((k, _canon(v, seen, depth + 1)) for k, v in obj.items() if k != "/Parent"))
     if isinstance(obj, ArrayObject | list):
         return tuple(_canon(v, seen, depth + 1) for v in obj)
     return repr(obj)
+
+
+def _stream_digest(obj: StreamObject) -> str:
+    """The SHA-256 of a stream's decoded data (of its raw bytes when undecodable). Once per stream
+    object and file, counted against the file's budget: a stream shared by every page is decoded
+    once, and pypdf's cached decoded copy is dropped once hashed, so streams are not all held at once."""
+    memo = _DIGESTS.get()
+    if memo is None:
+        memo = {}
+    known = memo.get(id(obj))
+    if known is not None:
+        return known[1]
+    try:
+        data = obj.get_data()
+    except LimitReachedError:
+        raise
+    except Exception:  # undecodable: compare the raw bytes
+        data = obj._data
+    limits.spend(len(data))
+    if getattr(obj, "decoded_self", None) is not None:
+        obj.decoded_self = None
+    digest = hashlib.sha256(data).hexdigest()
+    memo[id(obj)] = (obj, digest)  # the object is kept, so its id is not reused meanwhile
+    return digest
+
+
+_DIGESTS: ContextVar[dict[int, tuple[StreamObject, str]] | None] = ContextVar("sceau_pdf_digests", default=None)

@@ -182,6 +182,8 @@ def parse_json(text: str, what: str) -> Any:
         ):
             raise TruncatedReceipt(f"{what} JSON ends early: {exc.msg}") from None
         raise InvalidReceipt(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    except RecursionError:  # a few thousand '[' within the size limit
+        raise InvalidReceipt(f"{what} nests arrays or objects too deeply") from None
     if stripped[end:].strip(_JSON_WS):
         raise TrailingGarbage(f"unexpected data after the {what} at character {end + len(text) - len(stripped)}")
     return obj

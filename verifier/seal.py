@@ -31,7 +31,7 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from .base45 import b45decode, b45encode
-from .errors import InvalidFields, InvalidReceipt
+from .errors import InvalidFields, InvalidSeal
 from .fields import MAX_CANONICAL_BYTES, canonical, normalise
 from .merkle import LeafValues
 from .receipt import Anchor, Receipt
@@ -39,10 +39,6 @@ from .receipt import Anchor, Receipt
 PREFIX = "SC1:"
 _HEAD = struct.Struct(">2sBQ20s32sQIBQQ32s32s32sH")
 MAX_SEAL_TEXT = 4096  # the largest QR code holds 4,296 alphanumeric characters
-
-
-class InvalidSeal(InvalidReceipt):
-    """A seal that cannot be decoded, or whose signature does not hold."""
 
 
 def canonical_fields(fields: dict[str, str]) -> bytes:

@@ -18,7 +18,7 @@ from .hashing import sha256_bytes, sha256_file
 from .pdf import is_pdf, open_certified
 from .receipt import MAX_RECEIPT_BYTES, Receipt
 from .trustlist import TrustList
-from .verdict import Check, Outcome, Verdict, error_verdict
+from .verdict import Check, Outcome, Verdict, error_from, error_verdict
 from .verify import untrusted_registry, verify_document
 
 PIN_SECONDS = 30.0  # how long a proof that the endpoint serves the anchor's chain is reused
@@ -92,19 +92,21 @@ class Verifier:
         try:
             receipt = load_receipt()
         except InvalidReceipt as exc:
-            return error_verdict(f"malformed receipt: {exc}", digest.hex())
+            return error_from(exc, digest.hex())
         return verify_document(digest, receipt, self)
 
     def verify_bytes(self, data: bytes, receipt_data: bytes | None) -> Verdict:
         try:
             digest = sha256_bytes(data)
         except DocumentError as exc:
-            return error_verdict(str(exc))
+            return error_from(exc)
         if receipt_data is None:
             certified = self.verify_certified_pdf(data)
             if certified is not None:
                 return certified
-            return error_verdict("no receipt given, and the document is not a certified PDF", digest.hex())
+            return error_verdict(
+                "no receipt given, and the document is not a certified PDF", digest.hex(), code="error.no_receipt"
+            )
         return self.verify_digest(digest, lambda: Receipt.from_json(receipt_data))
 
     def verify_path(self, path: Path, receipt_path: Path | None) -> Verdict:
@@ -124,7 +126,7 @@ class Verifier:
         try:
             receipt = read_receipt_file(receipt_path)
         except SceauError as exc:
-            return error_verdict(str(exc), digest.hex())
+            return error_from(exc, digest.hex())
         return verify_document(digest, receipt, self)
 
     def verify_certified_pdf(self, data: bytes) -> Verdict | None:
@@ -133,14 +135,18 @@ class Verifier:
         try:
             certified = open_certified(data)
         except InvalidReceipt as exc:
-            return error_verdict(f"the PDF's embedded receipt is malformed: {exc}", sha256_bytes(data).hex())
+            return error_verdict(
+                f"the PDF's embedded receipt is malformed: {exc}",
+                sha256_bytes(data).hex(),
+                code="error.malformed_receipt",
+            )
         if certified is None:
             return None
         receipt = certified.receipt
         if self.anchors.find(receipt.chain_id, receipt.registry) is None:
             return untrusted_registry(receipt.chain_id, receipt.registry, self, sha256_bytes(data).hex(), "PDF")
         if certified.original is None:
-            check = Check("integrity", False, "no part of this PDF is the certified original: it was altered")
+            check = Check("integrity", False, "certified_pdf.no_original")
             return Verdict(Outcome.TAMPERED, (check,), hashlib.sha256(data).hexdigest())
         verdict = verify_document(sha256_bytes(certified.original), receipt, self)
         problems = certified.problems
@@ -150,12 +156,10 @@ class Verifier:
                 problems = (*problems, seal_problem)
             elif fields:
                 verdict = replace(verdict, document={**verdict.document, "fields": fields})
-        check = Check(
-            "certified_pdf",
-            not problems,
-            "the file is the certified original plus exactly the receipt and the seal Sceau added"
-            if not problems
-            else "; ".join(problems),
+        check = (
+            Check("certified_pdf", False, "certified_pdf.altered", {"problems": list(problems)})
+            if problems
+            else Check("certified_pdf", True, "certified_pdf.ok")
         )
         outcome = Outcome.TAMPERED if problems and verdict.outcome is not Outcome.ERROR else verdict.outcome
         return replace(verdict, outcome=outcome, checks=(check, *verdict.checks))
@@ -180,8 +184,9 @@ MAX_PDF_BYTES = 256 * 1024 * 1024
 def _stamped_fields(seal_text: str, receipt: Receipt) -> tuple[dict[str, str], str | None]:
     """The displayed fields the stamped seal shows, or the reason it does not belong to the
     certified copy's receipt (a seal lifted from another diploma)."""
+    from .errors import InvalidSeal
     from .fields import fields_sha256
-    from .seal import InvalidSeal, Seal
+    from .seal import Seal
 
     try:
         seal = Seal.decode(seal_text)

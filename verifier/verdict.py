@@ -43,14 +43,26 @@ _EXIT_CODES = {
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One step of verification. ``ok`` is None when the step could not be made."""
+    """One step of verification: a stable `code` and its `params`, whose words (French, English)
+    come from the catalogue in i18n.py. ``ok`` is None when the step could not be made."""
 
     id: str
     ok: bool | None
-    detail: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        """In English, for logs and the JSON answer."""
+        return self.text("en")
+
+    def text(self, lang: str) -> str:
+        from .i18n import message
+
+        return message(self.code, self.params, lang)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "ok": self.ok, "detail": self.detail}
+        return {"id": self.id, "ok": self.ok, "code": self.code, "params": self.params, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,9 @@ class Verdict:
     anchor: dict[str, Any] | None = None
     revocation: dict[str, Any] | None = None
     document: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
+    error: str | None = None  # technical detail, for logs and the JSON answer; never shown on the page
     trust_anchor: dict[str, Any] | None = None  # the anchor the verdict rests on
+    error_code: str | None = None  # what a person reads instead (i18n.MESSAGES)
 
     @property
     def exit_code(self) -> int:
@@ -81,11 +94,43 @@ class Verdict:
         }
         if self.error is not None:
             out["error"] = self.error
+            out["errorCode"] = self.error_code or "error.other"
         return out
 
 
 def error_verdict(
-    message: str, sha256: str | None = None, checks: tuple[Check, ...] = (), trust_anchor: dict[str, Any] | None = None
+    message: str,
+    sha256: str | None = None,
+    checks: tuple[Check, ...] = (),
+    trust_anchor: dict[str, Any] | None = None,
+    *,
+    code: str = "error.other",
 ) -> Verdict:
-    """A verdict for when no decision is possible: unreachable chain, malformed receipt, wrong chain."""
-    return Verdict(Outcome.ERROR, checks, sha256, error=message, trust_anchor=trust_anchor)
+    """A verdict for when no decision is possible: unreachable chain, malformed receipt, wrong chain.
+    `message` is the technical detail; `code` what a person reads."""
+    return Verdict(Outcome.ERROR, checks, sha256, error=message, trust_anchor=trust_anchor, error_code=code)
+
+
+def error_code(exc: BaseException) -> str:
+    """The person-facing code of an error that stopped a verification."""
+    from . import errors
+
+    for kind, code in (
+        (errors.ChainUnreachable, "error.chain_unreachable"),
+        (errors.WrongChain, "error.wrong_chain"),
+        (errors.NotDeployed, "error.chain"),
+        (errors.ChainError, "error.chain"),
+        (errors.NoTrustAnchors, "error.no_trust_anchors"),
+        (errors.StaleTrustList, "error.stale_trust_list"),
+        (errors.TrustError, "error.trust_list"),
+        (errors.InvalidSeal, "error.seal"),
+        (errors.InvalidReceipt, "error.malformed_receipt"),
+        (errors.DocumentError, "error.document"),
+    ):
+        if isinstance(exc, kind):
+            return code
+    return "error.other"
+
+
+def error_from(exc: BaseException, sha256: str | None = None, checks: tuple[Check, ...] = (), **kw: Any) -> Verdict:
+    return error_verdict(str(exc), sha256, checks, code=error_code(exc), **kw)

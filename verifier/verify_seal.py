@@ -10,11 +10,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .errors import InvalidSeal
 from .fields import fields_sha256
 from .kinds import kind_name
 from .merkle import NO_FIELDS, verify_proof
-from .seal import InvalidSeal, Seal, canonical_fields
-from .verdict import Check, Outcome, Verdict, error_verdict
+from .seal import Seal, canonical_fields
+from .verdict import Check, Outcome, Verdict, error_from, error_verdict
 from .verify import untrusted_registry, validity_check, verify_document
 
 if TYPE_CHECKING:
@@ -30,22 +31,11 @@ def _content_check(seal: Seal) -> tuple[Check, Outcome | None]:
     was hashed, only the fields the seal carries."""
     if seal.fields:
         if fields_sha256(seal.fields) != seal.document.fields_sha256:
-            return Check("fields", False, "the displayed fields differ from the ones anchored"), Outcome.TAMPERED
-        return (
-            Check("fields", True, "the fields below are the ones anchored: the paper must show them word for word"),
-            None,
-        )
+            return Check("fields", False, "fields.mismatch"), Outcome.TAMPERED
+        return Check("fields", True, "fields.ok"), None
     if seal.document.fields_sha256 != NO_FIELDS:
-        return Check("fields", None, "the seal omits the displayed fields its document binds"), Outcome.SEAL_ONLY
-    return (
-        Check(
-            "fields",
-            None,
-            "this seal binds no displayed content: it proves that its issuer anchored a document, "
-            "not that the paper in hand is that document",
-        ),
-        Outcome.SEAL_ONLY,
-    )
+        return Check("fields", None, "fields.omitted"), Outcome.SEAL_ONLY
+    return Check("fields", None, "fields.none"), Outcome.SEAL_ONLY
 
 
 def verify_seal(seal: Seal, verifier: Verifier, *, offline: bool = False, now: int | None = None) -> Verdict:
@@ -63,7 +53,7 @@ def verify_seal(seal: Seal, verifier: Verifier, *, offline: bool = False, now: i
     try:
         signer = seal.signer()
     except InvalidSeal as exc:
-        return error_verdict(str(exc))
+        return error_from(exc)
     content, content_outcome = _content_check(seal)
     if content_outcome is Outcome.TAMPERED:
         return Verdict(Outcome.TAMPERED, (content,), sha, document=document)
@@ -73,12 +63,12 @@ def verify_seal(seal: Seal, verifier: Verifier, *, offline: bool = False, now: i
     if offline:
         verdict = _offline(seal, signer, verifier, now, document)
     else:
-        online = verify_document(seal.document.sha256, seal.as_receipt(signer), verifier, now=now, from_seal=True)
+        online = verify_document(seal.document.sha256, seal.as_receipt(signer), verifier, now=now, batch_known=False)
         # the seal's signer is the anchoring key looked up on chain: a re-signed copy finds nothing
         checks = tuple(c for c in online.checks if c.id != "integrity")
         verdict = replace(
             online,
-            checks=(Check("signature", True, f"signed by key {signer}"), *checks),
+            checks=(Check("signature", True, "signature.ok", {"key": signer}), *checks),
             document={**online.document, **document},
         )
     checks = (content, *verdict.checks)
@@ -92,13 +82,16 @@ def _offline(seal: Seal, signer: str, verifier: Verifier, now: int, document: di
     sha = seal.document.sha256.hex()
     trust = verifier.trust_list
     if trust is None:
-        return error_verdict("offline verification needs a signed trust list (sceau trustlist export)", sha)
+        return error_verdict(
+            "offline verification needs a signed trust list (sceau trustlist export)", sha, code="error.trust_list"
+        )
     trust_info = trust.anchor.to_dict()
     if (trust.anchor.chain_id, trust.anchor.registry.lower()) != (seal.chain_id, seal.registry.lower()):
         return error_verdict(
             f"the trust list covers registry {trust.anchor.registry}, not the seal's {seal.registry}",
             sha,
             trust_anchor=trust_info,
+            code="error.trust_list",
         )
     if trust.stale(now):
         return error_verdict(
@@ -106,21 +99,16 @@ def _offline(seal: Seal, signer: str, verifier: Verifier, now: int, document: di
             "from the root authority, or check online",
             sha,
             trust_anchor=trust_info,
+            code="error.stale_trust_list",
         )
     checks: list[Check] = []
     proof_ok = verify_proof(seal.root, seal.as_receipt(signer).leaf, seal.proof)
-    checks.append(
-        Check(
-            "merkle_proof",
-            proof_ok,
-            "the proof leads to the anchored root" if proof_ok else "the proof does not lead to the root: altered",
-        )
-    )
+    checks.append(Check("merkle_proof", proof_ok, "merkle_proof.ok" if proof_ok else "merkle_proof.broken"))
     if not proof_ok:
         return Verdict(Outcome.TAMPERED, tuple(checks), sha, document=document, trust_anchor=trust_info)
     key = trust.lookup(signer)
     if key is None:
-        checks.append(Check("signature", False, f"signed by {signer}, a key the trust list does not know"))
+        checks.append(Check("signature", False, "signature.unknown_key", {"key": signer}))
         return Verdict(Outcome.UNTRUSTED_ISSUER, tuple(checks), sha, document=document, trust_anchor=trust_info)
     issuer = {
         "id": key.issuer_id,
@@ -132,34 +120,31 @@ def _offline(seal: Seal, signer: str, verifier: Verifier, now: int, document: di
     }
     # a key cut off for compromise signs whatever time a thief writes: only the chain can tell
     if key.compromised or key.issuer_suspended or kind_name(seal.document.kind) not in key.kinds:
-        why = (
-            "its key was declared compromised"
-            if key.compromised
-            else ("its issuer is suspended" if key.issuer_suspended else "the trust list no longer lists its kind")
-        )
-        checks.append(Check("signature", None, f"signed by {key.issuer}, but {why}: check online"))
+        why = "compromised" if key.compromised else ("suspended" if key.issuer_suspended else "kind")
+        check = Check("signature", None, "signature.check_online", {"issuer": key.issuer, "why": why})
+        checks.append(check)
         return Verdict(
             Outcome.ERROR,
             tuple(checks),
             sha,
             issuer=issuer,
             document=document,
-            error=f"cannot be decided offline ({why}): check online",
+            error=f"cannot be decided offline ({check.detail})",
             trust_anchor=trust_info,
+            error_code="error.offline_undecidable",
         )
     trusted = key.valid_at(seal.anchored_at)
     checks.append(
         Check(
             "signature",
-            trusted,
-            f"signed by {key.issuer} ({key.identifier}), accredited by {key.accreditor}"
-            if trusted
-            else f"signed by {key.issuer}, whose key was not accredited when it anchored ({_date(seal.anchored_at)})",
+            True,
+            "signature.listed",
+            {"issuer": key.issuer, "identifier": key.identifier, "accreditor": key.accreditor},
         )
+        if trusted
+        else Check("signature", False, "signature.not_accredited", {"issuer": key.issuer, "day": seal.anchored_at})
     )
-    checks.append(
-        Check("revocation", None, f"not checked offline (trust list of {_date(trust.issued_at)}): check online")
-    )
+    checks.append(Check("revocation", None, "revocation.unchecked", {"day": trust.issued_at}))
     validity, forced = validity_check(seal.document.valid_from, seal.document.valid_until, now)
     checks.append(validity)
     if not trusted:

@@ -1,17 +1,34 @@
-"""The verification endpoint, a Flask blueprint usable without the issuer service."""
+"""The verification endpoint, a Flask blueprint usable without the issuer service.
+
+Every public endpoint is bounded: each request's work by verifier/limits.py (413 naming the bound
+past it), each client's rate by Flask-Limiter (429 with Retry-After), unless the app's
+``SCEAU_RATE_LIMIT_EXEMPT`` hook says the caller is exempt (the issuer service exempts its own
+authenticated issuers)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify
-from flask import request as flask_request
-from flask.typing import ResponseReturnValue
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, cast
 
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import request as flask_request
+from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from . import limits
 from .config import rpc_url, trust_anchors
-from .errors import SceauError
+from .errors import ConfigurationError, LimitExceeded, SceauError
 from .service import Verifier
 from .verdict import error_verdict
 
 bp = Blueprint("verify", __name__)
+
+#: Per client (remote address), shared by the endpoints of one kind; "" turns a limit off.
+RATE_LIMITS = {"SCEAU_RATE_LIMIT_VERIFY": "120/minute", "SCEAU_RATE_LIMIT_BULK": "10/minute"}
 
 
 def current_verifier() -> Verifier:
@@ -29,11 +46,22 @@ def current_verifier() -> Verifier:
     return verifier
 
 
+@contextmanager
+def bounded() -> Iterator[limits.Limits]:
+    """The app's bounds (``SCEAU_MAX_…`` in its config), in force for this request's work."""
+    with limits.applied(current_app.extensions["sceau_limits"]) as bounds:
+        yield bounds
+
+
+def limit_body(exc: LimitExceeded) -> dict[str, Any]:
+    return {"name": exc.setting, "max": exc.limit}
+
+
 @bp.post("/api/v1/verify")
 def verify() -> ResponseReturnValue:
     """Multipart: ``file`` (the document) and ``receipt`` (its receipt JSON; optional for a certified
     PDF, which carries its own). Answers the verdict JSON, with HTTP 200 whatever the verdict, 400
-    when the request itself is unusable."""
+    when the request itself is unusable, 413 past a bound (named in ``limit``)."""
     if flask_request.is_json:
         return _verify_digest()
     upload = flask_request.files.get("file")
@@ -44,7 +72,12 @@ def verify() -> ResponseReturnValue:
         verifier = current_verifier()
     except SceauError as exc:
         return jsonify(error_verdict(str(exc)).to_dict()), 503
-    verdict = verifier.verify_bytes(upload.read(), receipt.read() if receipt is not None else None)
+    try:
+        with bounded():
+            verdict = verifier.verify_bytes(upload.read(), receipt.read() if receipt is not None else None)
+    except LimitExceeded as exc:
+        body = error_verdict(f"field 'file': {exc}", code="error.document").to_dict()
+        return jsonify({**body, "limit": limit_body(exc)}), 413
     if receipt is None and verdict.error and verdict.error.startswith("no receipt given"):
         return jsonify(verdict.to_dict()), 400  # the request itself is incomplete
     return jsonify(verdict.to_dict())
@@ -81,33 +114,37 @@ def _verify_digest() -> ResponseReturnValue:
 @bp.post("/api/v1/verify/bulk")
 def verify_bulk() -> ResponseReturnValue:
     """Multipart: documents as ``file`` (repeatable) with their receipts as ``receipt`` (repeatable,
-    named NAME.receipt.json), or one ZIP as ``archive``. ``?format=json|csv|html``."""
+    named NAME.receipt.json), or one ZIP as ``archive``. ``?format=json|csv|html``. One bad document
+    is that document's line; 413 (bound named in ``limit``) when the request as a whole is too much."""
     from . import bulk
     from .errors import DocumentError
 
     fmt = flask_request.args.get("format", "json")
     if fmt not in ("json", "csv", "html"):
         return jsonify({"error": "format must be json, csv or html"}), 400
-    try:
-        archive = flask_request.files.get("archive")
-        if archive is not None:
-            items = bulk.items_from_zip(archive.read())
-        else:
-            entries = {f.filename or f"file-{i}": f.read() for i, f in enumerate(flask_request.files.getlist("file"))}
-            for r in flask_request.files.getlist("receipt"):
-                entries[r.filename or ""] = r.read()
-            if not entries:
-                return jsonify(
-                    {"error": "send documents as 'file' (with 'receipt' files) or one ZIP as 'archive'"}
-                ), 400
-            items = bulk._pair(entries)
-    except DocumentError as exc:
-        return jsonify({"error": str(exc)}), 400
-    try:
-        verifier = current_verifier()
-    except SceauError as exc:
-        return jsonify({"error": str(exc)}), 503
-    lines = bulk.verify_items(items, verifier)
+    with bounded():
+        try:
+            archive = flask_request.files.get("archive")
+            if archive is not None:
+                items = bulk.items_from_zip(archive.read())
+            else:
+                files = flask_request.files.getlist("file")
+                uploads = [(f.filename or f"file-{i}", f.read()) for i, f in enumerate(files)]
+                uploads += [(r.filename or "", r.read()) for r in flask_request.files.getlist("receipt")]
+                if not uploads:
+                    return jsonify(
+                        {"error": "send documents as 'file' (with 'receipt' files) or one ZIP as 'archive'"}
+                    ), 400
+                items = bulk.items_from_entries(uploads)
+        except LimitExceeded as exc:
+            return jsonify({"error": f"field '{_bulk_field()}': {exc}", "limit": limit_body(exc)}), 413
+        except DocumentError as exc:
+            return jsonify({"error": f"field '{_bulk_field()}': {exc}"}), 400
+        try:
+            verifier = current_verifier()
+        except SceauError as exc:
+            return jsonify({"error": str(exc)}), 503
+        lines = bulk.verify_items(items, verifier)
     if fmt == "csv":
         return Response(bulk.report_csv(lines), mimetype="text/csv")
     if fmt == "html":
@@ -115,11 +152,85 @@ def verify_bulk() -> ResponseReturnValue:
     return jsonify(bulk.report_json(lines))
 
 
+def _bulk_field() -> str:
+    return "archive" if "archive" in flask_request.files else "file"
+
+
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     """Liveness, and which trust anchors the verdicts rest on."""
+    if (hook := current_app.config.get("SCEAU_HEALTH")) is not None:  # the issuer service's fuller check
+        return hook()  # type: ignore[no-any-return]
     try:
         anchors = [a.to_dict() for a in current_verifier().anchors]
     except SceauError as exc:
         return jsonify({"status": "degraded", "trustAnchors": [], "problem": str(exc)}), 503
     return jsonify({"status": "ok", "trustAnchors": anchors})
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
+    cap = current_app.config.get("MAX_CONTENT_LENGTH")
+    message = f"the request is larger than this service accepts ({cap:,} bytes: SCEAU_MAX_UPLOAD_BYTES)"
+    return jsonify({"error": message, "limit": {"name": "SCEAU_MAX_UPLOAD_BYTES", "max": cap}}), 413
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _too_many(exc: RateLimitExceeded) -> ResponseReturnValue:
+    return jsonify({"error": rate_message(exc), "limit": {"rate": exc.description}}), 429
+
+
+def rate_message(exc: RateLimitExceeded) -> str:
+    return f"too many requests from this address ({exc.description}); retry after the seconds in Retry-After"
+
+
+# ---------------------------------------------------------------- per-app wiring
+
+
+def install(app: Flask, views: Mapping[Callable[..., Any], str]) -> None:
+    """Give `app` its bounds and its rate limiter (once), and limit `views` (already routed: the
+    app's view functions are replaced by Flask-Limiter's wrappers), each by the setting named
+    (``SCEAU_RATE_LIMIT_VERIFY``…; the endpoints of one setting share one budget per client).
+
+    Limits are off under TESTING unless ``RATELIMIT_ENABLED`` says otherwise; storage is in memory
+    (per process) unless ``SCEAU_RATE_LIMIT_STORAGE_URI`` names another (``redis://…``)."""
+    if "sceau_limits" not in app.extensions:
+        app.extensions["sceau_limits"] = limits.Limits.from_mapping(app.config)
+    limiter: Limiter | None = app.extensions.get("sceau_limiter")
+    if limiter is None:
+        limiter = Limiter(
+            get_remote_address,
+            storage_uri=app.config.get("SCEAU_RATE_LIMIT_STORAGE_URI") or "memory://",
+            headers_enabled=True,
+            enabled=bool(app.config.get("RATELIMIT_ENABLED", not app.testing)),
+        )
+        limiter.init_app(app)
+        app.extensions["sceau_limiter"] = limiter
+    for endpoint, view in list(app.view_functions.items()):
+        setting = views.get(view)
+        value = app.config.get(setting, RATE_LIMITS[setting]) if setting else None
+        if setting and value:
+            _check_rate(setting, value)
+            wrapped: Any = limiter.shared_limit(str(value), scope=setting, exempt_when=_exempt)(view)
+            app.view_functions[endpoint] = wrapped
+
+
+def _check_rate(setting: str, value: Any) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(str(value))
+    except ValueError:
+        raise ConfigurationError(f"{setting}={value!r} is not a rate such as '120/minute' or '10 per hour'") from None
+
+
+def _exempt() -> bool:
+    hook = current_app.config.get("SCEAU_RATE_LIMIT_EXEMPT")
+    return bool(callable(hook) and hook())
+
+
+def _setup(state: BlueprintSetupState) -> None:
+    install(cast(Flask, state.app), {verify: "SCEAU_RATE_LIMIT_VERIFY", verify_bulk: "SCEAU_RATE_LIMIT_BULK"})
+
+
+bp.record_once(_setup)
