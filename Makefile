@@ -22,13 +22,14 @@ chromium:
 	else echo "Debian's chromium is missing and cannot be installed without root: the browser tests will be skipped"; fi
 
 # Debian's qpdf and Ghostscript: real PDF producers the certified-PDF tests certify and verify.
-DEBS := qpdf ghostscript
+# SoftHSM2: a PKCS#11 token, for issuer keys held in an HSM (tests/test_custody.py).
+DEBS := qpdf ghostscript softhsm2
 debs:
-	@if command -v qpdf >/dev/null && command -v gs >/dev/null; then :; \
+	@if command -v qpdf >/dev/null && command -v gs >/dev/null && command -v softhsm2-util >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q $(DEBS) >/dev/null || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q $(DEBS) >/dev/null); \
 	elif command -v sudo >/dev/null; then sudo apt-get install -y -q $(DEBS) >/dev/null; \
-	else echo "qpdf and ghostscript are missing and cannot be installed without root: the PDF producer tests will fail"; fi
+	else echo "qpdf, ghostscript or softhsm2 is missing and cannot be installed without root: the PDF producer and HSM tests will fail or skip"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,7 @@ lint: install
 	$(PY) -m mypy
 
 # The suite runs twice: on SQLite (the embedded default), then on PostgreSQL when one answers.
+# With CI=true (as .ci/run sets it) nothing may be skipped: no PostgreSQL or no Chromium fails.
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 test: install lint
@@ -54,15 +56,24 @@ test: install lint
 	@if $(PY) scripts/pg_available.py "$(PG_URL)"; then \
 	  echo "== test suite on PostgreSQL ($(PG_URL)) =="; \
 	  SCEAU_TEST_DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q; \
+	elif [ "$$CI" = true ]; then \
+	  echo "FAILED: CI=true and no PostgreSQL server answers at $(PG_URL): the production store went untested"; \
+	  exit 1; \
 	else \
 	  echo "SKIPPED the PostgreSQL run: no PostgreSQL server answers at $(PG_URL) (the SQLite run passed)"; \
 	fi
 
 run: install
+	@echo "(in another shell, \`. .venv/bin/activate\` puts sceau and sceau-verify on PATH)"
 	$(VENV)/bin/sceau chain up
 	$(VENV)/bin/sceau deploy
 	$(PY) scripts/demo_issuer.py
 	$(VENV)/bin/sceau serve --port $(PORT)
+
+# schemathesis against the issuer API's OpenAPI document (a throw-away chain and database).
+.PHONY: fuzz
+fuzz: install
+	$(PY) scripts/fuzz_api.py --max-examples 50
 
 bench: install
 	$(PY) scripts/bench_gas.py

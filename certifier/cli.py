@@ -222,15 +222,65 @@ def issuer() -> None:
 )
 @click.option("--id", "identifier", default=None, help="Official identifier (UAI code, SIREN…).")
 @click.option("--no-accredit", is_flag=True, help="Fund the key but do not accredit it.")
+@click.option(
+    "--hsm",
+    "hsm_token",
+    default=None,
+    metavar="TOKEN",
+    help="Generate the key in this PKCS#11 token (an HSM; PIN from SCEAU_PKCS11_PIN or prompted).",
+)
+@click.option(
+    "--pkcs11-module",
+    default=None,
+    help="The HSM's PKCS#11 library [default: SCEAU_PKCS11_MODULE, else SoftHSM2's].",
+)
+@click.option(
+    "--keep-secret/--no-keep-secret",
+    default=True,
+    show_default=True,
+    help="Keep the passphrase (or PIN) in $SCEAU_HOME/secrets.toml (0600) for the worker.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def issuer_create(name: str, kinds: tuple[str, ...], identifier: str | None, no_accredit: bool, as_json: bool) -> None:
-    """Create issuer NAME with a new key in an encrypted keystore.
+def issuer_create(
+    name: str,
+    kinds: tuple[str, ...],
+    identifier: str | None,
+    no_accredit: bool,
+    hsm_token: str | None,
+    pkcs11_module: str | None,
+    keep_secret: bool,
+    as_json: bool,
+) -> None:
+    """Create issuer NAME with a new key: in an encrypted keystore, or in an HSM with --hsm.
 
-    On the local dev chain the root authority funds the key and accredits it."""
+    The anchoring worker opens each issuer's key with its own secret, kept in
+    $SCEAU_HOME/secrets.toml (readable by the service's user only); a passphrase equal to
+    SCEAU_KEY_PASSPHRASE is not copied there. On the local dev chain the root authority funds the
+    key and accredits it."""
+    from .custody import DEFAULT_PKCS11_MODULE, store_secret
     from .issuers import create_issuer
 
     w3 = _w3()
-    record = create_issuer(w3, name, kinds, identifier, _passphrase(confirm=True), accredit=not no_accredit)
+    make_key = None
+    secret: tuple[str, str] | None = None
+    if hsm_token:
+        from . import hsm
+
+        module = pkcs11_module or os.environ.get("SCEAU_PKCS11_MODULE") or DEFAULT_PKCS11_MODULE
+        pin = os.environ.get("SCEAU_PKCS11_PIN") or click.prompt(f"PIN of token {hsm_token}", hide_input=True)
+        label = f"sceau-{keystore.slug(name)}"
+
+        def make_key(n: str, ident: str, k: tuple[str, ...]) -> keystore.IssuerKey:
+            address = hsm.generate_key(module, hsm_token, pin, label)
+            return keystore.create_hsm(n, ident, k, address, {"module": module, "token": hsm_token, "label": label})
+
+        passphrase, secret = "", ("pin", pin) if pin != os.environ.get("SCEAU_PKCS11_PIN") else None
+    else:
+        passphrase = _passphrase(confirm=True)
+        if passphrase != os.environ.get("SCEAU_KEY_PASSPHRASE"):
+            secret = ("passphrase", passphrase)
+    record = create_issuer(w3, name, kinds, identifier, passphrase, accredit=not no_accredit, make_key=make_key)
+    kept = store_secret(record.name, *secret) if secret and keep_secret else None
     _emit(
         as_json,
         {
@@ -239,9 +289,13 @@ def issuer_create(name: str, kinds: tuple[str, ...], identifier: str | None, no_
             "issuerId": record.issuer_id,
             "identifier": record.identifier,
             "kinds": list(record.kinds),
+            "hsm": record.hsm,
+            "secretKeptIn": str(kept) if kept else None,
         },
         f"issuer {record.name!r} key {record.address}"
-        + (f", accredited as issuer #{record.issuer_id}" if record.issuer_id else ", not accredited"),
+        + (f" (in HSM token {hsm_token!r})" if hsm_token else "")
+        + (f", accredited as issuer #{record.issuer_id}" if record.issuer_id else ", not accredited")
+        + (f"; its secret is kept for the worker in {kept}" if kept else ""),
     )
 
 
@@ -701,22 +755,46 @@ def token_revoke(token_id: str) -> None:
 @click.option("--once", is_flag=True, help="Work until nothing is in flight, then exit.")
 @click.option("--issuer", "only", multiple=True, help="Only these issuers (repeatable) [default: all].")
 def worker(once: bool, only: tuple[str, ...]) -> None:
-    """Run the anchoring worker: batch pending documents, anchor them, confirm them."""
+    """Run the anchoring worker: batch pending documents, anchor them, confirm them, sign their seals.
+
+    Only SIGTERM or SIGINT stops it: a failure holds the issuer it concerns (`sceau status` says
+    why), and a chain not reachable yet is waited for. Issuer keys are opened with the secrets in
+    $SCEAU_HOME/secrets.toml (or SCEAU_KEY_PASSPHRASE, SCEAU_PKCS11_PIN)."""
     import logging
     import signal
     import threading
 
+    from verifier.errors import ChainError
+
+    from .custody import Custody
+    from .deployment import current
+    from .rpc import worker_web3
     from .worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     ctx = _service()
-    w = Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers=set(only) or None)
-    if once:
-        w.run_until_idle(timeout=3600)
-        return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    w3 = worker_web3(ctx.rpc_url)
+    said, failures = None, 0
+    while True:  # the chain may be down when the worker starts: wait for it, saying so once
+        try:
+            deployment = current(w3)
+            break
+        except (ChainError, OSError) as exc:
+            if once:
+                raise ChainError(f"cannot start the worker: {exc}") from None
+            failures += 1
+            if str(exc) != said:
+                logging.getLogger("sceau.worker").warning("cannot start yet: %s (waiting for the chain)", exc)
+                said = str(exc)
+            if stop.wait(min(ctx.settings.retry_max, ctx.settings.retry_base * 2 ** min(failures, 10))):
+                return
+    w = Worker(ctx.sessions, w3, deployment, ctx.settings, issuers=set(only) or None, custody=Custody())
+    if once:
+        w.run_until_idle(timeout=3600)
+        return
     click.echo(
         f"worker {w.holder} running (batch of {ctx.settings.batch_size} or every {ctx.settings.batch_seconds:g} s, "
         f"{w.confirmations} confirmation(s))",
@@ -731,12 +809,18 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:
-    """The queue, the batches in flight, each issuer's balance and the last error."""
-    from sqlalchemy import func, select
+    """The chain, the workers, the queue, batches in flight, each issuer's balance and what holds it.
 
-    from .db import Batch, Document, Revocation
+    Works with the chain down (and says so)."""
+    from sqlalchemy import func, select
+    from web3 import Web3
+
+    from .db import AuditEntry, Batch, Document, IssuerState
+    from .health import chain_health, store_health
 
     ctx = _service()
+    chain = chain_health(ctx.rpc_url)
+    workers, queue_health = store_health(ctx)
     with ctx.sessions() as s:
         queue = dict(
             s.execute(
@@ -744,19 +828,43 @@ def status(as_json: bool) -> None:
             ).all()
         )
         flying = list(s.scalars(select(Batch).where(Batch.status.in_(("built", "signed", "sent", "mined")))))
-        revs = list(s.scalars(select(Revocation).where(Revocation.status.in_(("built", "signed", "sent", "mined")))))
-        last = s.scalars(select(Batch).where(Batch.last_error.is_not(None)).order_by(Batch.created_at.desc())).first()
-    names = sorted(set(queue) | {b.issuer for b in flying} | {r.name for r in keystore.all_issuers()})
-    w3 = ctx.w3
+        held = {h.issuer: h for h in s.scalars(select(IssuerState))}
+        last = s.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.in_(("document.failed", "transaction.failed", "issuer.held")))
+            .order_by(AuditEntry.id.desc())
+        ).first()
+    names = sorted(set(queue) | {b.issuer for b in flying} | set(held) | {r.name for r in keystore.all_issuers()})
+    w3 = Web3(Web3.HTTPProvider(ctx.rpc_url, request_kwargs={"timeout": 3})) if chain["reachable"] else None
     issuers = []
     for name in names:
         try:
-            address = keystore.load(name).address
-            balance: int | None = int(w3.eth.get_balance(address))
+            address: str | None = keystore.load(name).address
         except SceauError:
-            address, balance = None, None
-        issuers.append({"name": name, "address": address, "pending": queue.get(name, 0), "balanceWei": balance})
+            address = None
+        balance: int | None = None
+        if w3 is not None and address is not None:
+            try:
+                balance = int(w3.eth.get_balance(Web3.to_checksum_address(address)))
+            except Exception:  # noqa: BLE001 - shown as unknown ("?"); the chain line says why
+                balance = None
+        h = held.get(name)
+        issuers.append(
+            {
+                "name": name,
+                "address": address,
+                "pending": queue.get(name, 0),
+                "balanceWei": balance,
+                "held": {"code": h.code, "reason": h.reason, "since": h.since} if h else None,
+            }
+        )
+    last_error = None
+    if last is not None and last.detail:
+        last_error = f"{last.issuer}: {json.loads(last.detail).get('reason')}"
     data: dict[str, Any] = {
+        "chain": chain,
+        "worker": workers,
+        "queue": queue_health,
         "issuers": issuers,
         "inFlight": [
             {
@@ -769,17 +877,30 @@ def status(as_json: bool) -> None:
             }
             for b in flying
         ],
-        "revocationsInFlight": len(revs),
-        "lastError": last.last_error if last else None,
+        "revocationsInFlight": queue_health["revocationsInFlight"],
+        "lastError": last_error,
     }
     lines = [
+        f"chain: block {chain['blockNumber']} at {ctx.rpc_url}"
+        if chain["reachable"]
+        else f"chain: UNREACHABLE at {ctx.rpc_url} ({chain['error']})",
+        f"workers: {workers['alive']} alive"
+        + (f", last seen {workers['lastSeenSecondsAgo']} s ago" if workers["alive"] else ": NONE running")
+        + (f"; it says: {workers['chainError']}" if workers["chainError"] else ""),
+    ]
+    lines += [
         f"{i['name']:30} pending {i['pending']:>6}  balance "
         + (f"{i['balanceWei'] / 1e18:.4f} ETH" if i["balanceWei"] is not None else "?")
+        + (f"  HELD ({i['held']['code']}): {i['held']['reason']}" if i["held"] else "")
         for i in issuers
     ]
     lines += [
-        f"batch {b['id']} {b['status']:9} {b['documents']} docs {b['transactionHash'] or ''}" for b in data["inFlight"]
+        f"batch {b['id']} {b['status']:9} {b['documents']} docs {b['transactionHash'] or ''}"
+        + (f"  ({b['error']})" if b["error"] else "")
+        for b in data["inFlight"]
     ]
+    if queue_health["failedDocuments"]:
+        lines.append(f"failed documents: {queue_health['failedDocuments']} (each with its reason in the API)")
     lines.append(f"last error: {data['lastError'] or 'none'}")
     _emit(as_json, data, "\n".join(lines))
 
@@ -792,26 +913,27 @@ def status(as_json: bool) -> None:
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloading.")
 def serve(host: str, port: int, workers: int, no_worker: bool, debug: bool) -> None:
     """Serve the HTTP API (issuer API, verification, health) with gunicorn, and run the anchoring
-    worker as a separate process beside it."""
-    import subprocess
+    worker beside it, restarted whenever it stops (see certifier/supervisor.py). The web processes
+    get no key secret: only the worker does."""
+    import logging
 
-    from .app import create_app
-    from .server import serve as run
+    from .supervisor import Supervisor, install_signals
 
-    app = create_app()
-    child = None
-    if not no_worker:
-        child = subprocess.Popen([sys.executable, "-m", "certifier.cli", "worker"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s serve %(levelname)s %(message)s")
+    web = [sys.executable, "-m", "certifier.server", host, str(port), str(workers)] + (["--debug"] if debug else [])
+    supervisor = Supervisor(web, None if no_worker else [sys.executable, "-m", "certifier.cli", "worker"])
+    install_signals(supervisor.stop)
     click.echo(f"serving on http://{host}:{port}", err=True)
-    try:
-        run(app, host, port, workers=workers, debug=debug)
-    finally:
-        if child is not None:
-            child.terminate()
-            child.wait(30)
+    sys.exit(supervisor.run())
+
+
+cli.add_command(__import__("certifier.credentials_cli", fromlist=["credential"]).credential)  # CREDENTIAL.md
 
 
 def main() -> None:
+    from .config import private_umask
+
+    private_umask()  # keys, database, documents, chain state: private to this user (config.py)
     cli()
 
 

@@ -55,6 +55,19 @@ class Token(Base):
     revoked_at: Mapped[float | None] = mapped_column(Float)
 
 
+class ConsoleSession(Base):
+    """A console login: the browser's cookie holds only this row's id (signed), so logging out,
+    expiry or revoking the token ends the session on the server, whatever copies of the cookie
+    exist."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(ForeignKey("tokens.id"), index=True)
+    created_at: Mapped[float] = mapped_column(Float, default=now)
+    seen_at: Mapped[float] = mapped_column(Float, default=now)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+
+
 class TxState:
     """The columns of a chain transaction's life, shared by anchors (batches) and revocations.
 
@@ -130,6 +143,9 @@ class Document(Base):
     batch_index: Mapped[int | None] = mapped_column(Integer)
     revocation_id: Mapped[str | None] = mapped_column(ForeignKey("revocations.id"))
     created_at: Mapped[float] = mapped_column(Float, default=now)
+    #: The seal text (``SC1:…``), signed by the worker when it confirms the batch: the web process
+    #: makes certified copies from it and never needs the issuer's key.
+    seal: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_documents_issuer_status_created", "issuer", "status", "created_at"),)
 
@@ -141,6 +157,31 @@ class Lease(Base):
     issuer: Mapped[str] = mapped_column(String(200), primary_key=True)
     holder: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[float] = mapped_column(Float)
+
+
+class IssuerState(Base):
+    """Why the worker cannot go on for an issuer right now (key locked, out of funds, chain
+    unreachable…), kept until it can: what `sceau status`, the API and /healthz show."""
+
+    __tablename__ = "issuer_states"
+    issuer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    since: Mapped[float] = mapped_column(Float, default=now)
+    updated_at: Mapped[float] = mapped_column(Float, default=now)
+    failures: Mapped[int] = mapped_column(Integer, default=1)
+    retry_at: Mapped[float] = mapped_column(Float, default=now)
+
+
+class WorkerBeat(Base):
+    """A worker's heartbeat, renewed every pass: /healthz and `sceau status` tell a live worker
+    from a dead one by it."""
+
+    __tablename__ = "workers"
+    holder: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[float] = mapped_column(Float, default=now)
+    seen_at: Mapped[float] = mapped_column(Float, default=now)
+    chain_error: Mapped[str | None] = mapped_column(Text)
 
 
 class IdempotentResponse(Base):

@@ -31,12 +31,20 @@ class Settings:
     poll_interval: float = 0.2
     #: Seconds a worker's hold on an issuer's nonce lasts unless renewed.
     lease_seconds: float = 15.0
+    #: Seconds the worker waits before trying an issuer again after a failure (key locked, out of
+    #: funds, chain unreachable…), doubled at each failure in a row up to ``retry_max``.
+    retry_base: float = 1.0
+    retry_max: float = 60.0
     #: Base URL of the public verifier page (``SCEAU_VERIFIER_URL``): seals then hold a link that
     #: any phone camera opens (``BASE/#SC1:…``); empty: the bare ``SC1:`` text.
     verifier_url: str | None = None
     #: Seconds between beginning and accepting a transfer of the root role of a registry deployed
     #: by `sceau deploy`; None: 0 on the local dev chain, 2 days elsewhere.
     admin_delay: int | None = None
+    #: Reverse proxies in front of the service (``SCEAU_PROXIES``): with 1 or more, their
+    #: X-Forwarded-Proto/-For/-Host are trusted (werkzeug's ProxyFix), so the console sees HTTPS
+    #: and marks its cookie Secure; 0: headers are ignored, as anyone could send them.
+    proxies: int = 0
 
     def confirmations_for(self, chain_id: int) -> int:
         if self.confirmations is not None:

@@ -17,6 +17,8 @@ import pytest
 from click.testing import CliRunner, Result
 from web3 import Web3
 
+from verifier.errors import SceauError
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "correct horse battery staple"
 _names = itertools.count(1)
@@ -40,6 +42,29 @@ class Chain:
         from certifier.deployment import registry_contract
 
         return registry_contract(self.w3, self.deployment.registry)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def decoy_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Another chain on 127.0.0.1:8545, the default endpoint, for the whole run: a test that falls
+    back to the default instead of its own node meets a chain whose genesis is not its anchor's, and
+    fails. (When the port is already taken, whatever holds it plays the decoy.)"""
+    from certifier import localchain
+
+    with socket.socket() as s:
+        if s.connect_ex(("127.0.0.1", 8545)) == 0:
+            yield
+            return
+    base = tmp_path_factory.mktemp("decoy")
+    try:
+        localchain.up(8545, base=base)
+    except SceauError:  # another run took the port meanwhile: it is the decoy
+        yield
+        return
+    try:
+        yield
+    finally:
+        localchain.down(base)
 
 
 @pytest.fixture(scope="session")
