@@ -525,6 +525,7 @@ SPEC: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "required": ["file", "receipt"],
+                                "additionalProperties": False,
                                 "properties": {
                                     "file": {"type": "string", "format": "binary"},
                                     "receipt": {
@@ -559,6 +560,7 @@ SPEC: dict[str, Any] = {
                         "multipart/form-data": {
                             "schema": {
                                 "type": "object",
+                                "additionalProperties": False,
                                 "properties": {
                                     "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                                     "receipt": {"type": "array", "items": {"type": "string", "format": "binary"}},
@@ -577,9 +579,9 @@ SPEC: dict[str, Any] = {
                             "text/html": {"schema": {"type": "string"}},
                         },
                     },
-                    "400": _json(_ref("Error"), "Nothing to verify, or a bad archive"),
+                    "400": _json(_ref("Error"), "A part this endpoint does not take, or a bad format"),
                     "413": _json(_ref("Error"), "Upload larger than the limit"),
-                    "422": _json(_ref("Error"), "Well-formed but unusable (e.g. too many documents)"),
+                    "422": _json(_ref("Error"), "Well-formed but unusable: nothing to verify, or not a ZIP"),
                     "429": _json(_ref("Error"), "Too many requests from this client"),
                     "503": _json(_ref("Error"), "The chain or the trust anchors are unavailable"),
                 },

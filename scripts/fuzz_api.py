@@ -10,15 +10,11 @@ links), with every built-in check. Prints the operations, the cases sent, the 5x
 conformance failures (a status, content type, schema or header the document does not state; valid
 data refused; invalid data accepted), and exits 1 unless the last two are 0.
 
-Two settings depart from schemathesis' defaults, on purpose. Valid data may also get 422: the
+One setting departs from schemathesis' defaults, on purpose. Valid data may also get 422: the
 document states the shape of a request (a 400 when it is wrong); a 422 is for what a schema cannot
 state (validUntil after validFrom, a date in 1970 to 2199, a kind this issuer is accredited for, an
-empty file, a CSV roster's content), so a schema-valid request can still be unprocessable. And the
-public verifier's two endpoints (verifier/web.py, kept by its own engineer, documented here) are
-lenient with multipart bodies: they ignore parts they do not know and take any bytes as a receipt
-(every receipt gets a verdict), so schemathesis' "invalid data must be refused" check does not
-apply to them; and the bulk one answers 400 to an `archive` that is not a ZIP, which a schema cannot
-state. Every other check runs on them.
+empty file, a CSV roster's content, an `archive` that is not a ZIP), so a schema-valid request can
+still be unprocessable. Every other check runs on every operation, the public verifier's included.
 """
 
 from __future__ import annotations
@@ -39,7 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 SPEC_PATH = "/api/v1/openapi.json"
 #: schemathesis' default statuses for valid data, and 422 (see the module docstring).
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
-VERIFIER = "^/api/v1/verify"
 
 
 @dataclass
@@ -89,15 +84,6 @@ def fuzz(
         "generation": {"max-examples": max_examples, "mode": "all"},
         "checks": {"positive_data_acceptance": {"expected-statuses": POSITIVE_STATUSES}},
         "phases": {"stateful": {"enabled": stateful}},
-        "operations": [
-            {
-                "include-path-regex": VERIFIER,
-                "checks": {
-                    "negative_data_rejection": {"enabled": False},
-                    "positive_data_acceptance": {"expected-statuses": [*POSITIVE_STATUSES, "400"]},
-                },
-            }
-        ],
         "workers": 1,
     }
     if seed is not None:

@@ -110,5 +110,5 @@ def test_the_bulk_endpoint(chain: Chain, folder: Path, tmp_path: Path) -> None:
         content_type="multipart/form-data",
     )
     assert response.mimetype == "text/csv" and response.text.count("\n") == 8
-    assert client.post("/api/v1/verify/bulk", data={}, content_type="multipart/form-data").status_code == 400
+    assert client.post("/api/v1/verify/bulk", data={}, content_type="multipart/form-data").status_code == 422
     app.extensions["sceau"].dispose()

@@ -189,7 +189,7 @@ def test_a_zip_lying_about_its_sizes_or_stuffed_with_entries_gets_no_further(app
     client = app.test_client()
     liar = zip_of([(f"d{i}.pdf", deflated_run(0, 256), 1000) for i in range(4)])  # 1 GiB declared as 4 KB
     response, seconds, peak = measured(lambda: post_archive(client, liar))
-    assert response.status_code in (400, 413) and "'archive'" in response.get_json()["error"]
+    assert response.status_code in (413, 422) and "'archive'" in response.get_json()["error"]
     assert seconds < SECONDS and peak < MEMORY, (seconds, peak)
 
     many = io.BytesIO()
@@ -376,7 +376,7 @@ def test_clients_are_rate_limited_but_issuers_are_not(chain: Chain, db_url: str,
     assert 0 < int(refused.headers["Retry-After"]) <= 60
     page = client.post("/verify?lang=en", data={"seal": "SC1:X"})  # the page shares the budget
     assert page.status_code == 429 and "Too many verifications" in page.text and "Retry-After" in page.headers
-    assert client.post("/api/v1/verify/bulk", data={}, content_type="multipart/form-data").status_code == 400
+    assert client.post("/api/v1/verify/bulk", data={}, content_type="multipart/form-data").status_code == 422
     assert client.post("/api/v1/verify/bulk", data={}, content_type="multipart/form-data").status_code == 429
     assert all(client.get("/healthz").status_code in (200, 503) for _ in range(10))
 

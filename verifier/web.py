@@ -64,6 +64,9 @@ def verify() -> ResponseReturnValue:
     when the request itself is unusable, 413 past a bound (named in ``limit``)."""
     if flask_request.is_json:
         return _verify_digest()
+    unknown = _unknown_parts({"file", "receipt"})
+    if unknown:
+        return jsonify(error_verdict(unknown).to_dict()), 400
     upload = flask_request.files.get("file")
     receipt = flask_request.files.get("receipt")
     if upload is None:
@@ -122,6 +125,9 @@ def verify_bulk() -> ResponseReturnValue:
     fmt = flask_request.args.get("format", "json")
     if fmt not in ("json", "csv", "html"):
         return jsonify({"error": "format must be json, csv or html"}), 400
+    unknown = _unknown_parts({"file", "receipt", "archive"})
+    if unknown:
+        return jsonify({"error": unknown}), 400
     with bounded():
         try:
             archive = flask_request.files.get("archive")
@@ -131,15 +137,15 @@ def verify_bulk() -> ResponseReturnValue:
                 files = flask_request.files.getlist("file")
                 uploads = [(f.filename or f"file-{i}", f.read()) for i, f in enumerate(files)]
                 uploads += [(r.filename or "", r.read()) for r in flask_request.files.getlist("receipt")]
-                if not uploads:
+                if not uploads:  # a well-formed request with nothing in it
                     return jsonify(
                         {"error": "send documents as 'file' (with 'receipt' files) or one ZIP as 'archive'"}
-                    ), 400
+                    ), 422
                 items = bulk.items_from_entries(uploads)
         except LimitExceeded as exc:
             return jsonify({"error": f"field '{_bulk_field()}': {exc}", "limit": limit_body(exc)}), 413
-        except DocumentError as exc:
-            return jsonify({"error": f"field '{_bulk_field()}': {exc}"}), 400
+        except DocumentError as exc:  # well formed as a request, but its archive cannot be used
+            return jsonify({"error": f"field '{_bulk_field()}': {exc}"}), 422
         try:
             verifier = current_verifier()
         except SceauError as exc:
@@ -150,6 +156,15 @@ def verify_bulk() -> ResponseReturnValue:
     if fmt == "html":
         return Response(bulk.report_html(lines), mimetype="text/html")
     return jsonify(bulk.report_json(lines))
+
+
+def _unknown_parts(known: set[str]) -> str | None:
+    """A message naming the multipart parts this endpoint does not take, if any: a misspelt field
+    must not be ignored silently (the verdict would be on something other than what was meant)."""
+    unknown = sorted((set(flask_request.files) - known) | set(flask_request.form))
+    if not unknown:
+        return None
+    return f"unknown multipart field(s) {', '.join(repr(u) for u in unknown)}; this endpoint takes {sorted(known)}"
 
 
 def _bulk_field() -> str:
