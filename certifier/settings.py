@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .config import DEV_CHAIN_ID
+from certifier.config import DEV_CHAIN_ID
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from eth_account import Account  # noqa: E402
 
 from certifier import localchain  # noqa: E402
+from certifier.chain.deployment import connect, deploy, registry_contract  # noqa: E402
+from certifier.chain.revoking import bitmap  # noqa: E402
+from certifier.chain.transactions import Sender  # noqa: E402
 from certifier.config import DEV_ROOT_KEY  # noqa: E402
-from certifier.deployment import connect, deploy, registry_contract  # noqa: E402
-from certifier.revoking import bitmap  # noqa: E402
-from certifier.transactions import Sender  # noqa: E402
 
 DIPLOMA = 1
 

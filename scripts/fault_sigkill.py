@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from certifier.db import Batch, Document, Lease, WorkerBeat, now  # noqa: E402
-from certifier.documents import NewDocument, submit  # noqa: E402
+from certifier.store.db import Batch, Document, Lease, WorkerBeat, now  # noqa: E402
+from certifier.store.documents import NewDocument, submit  # noqa: E402
 
 
 @dataclass
@@ -68,7 +68,7 @@ def _await(condition: Any, deadline: float, what: str) -> None:
 
 def _worker(issuer: str, env: dict[str, str], *once: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "certifier.cli", "worker", "--issuer", issuer, *once],
+        [sys.executable, "-m", "certifier.cli.commands", "worker", "--issuer", issuer, *once],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -164,11 +164,11 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: a new SQLite file")
     args = parser.parse_args()
 
-    from certifier import localchain
-    from certifier.db import session_factory, upgrade
-    from certifier.deployment import connect, deploy, registry_contract
-    from certifier.issuers import create_issuer
-    from verifier.kinds import KINDS
+    from certifier.chain import localchain
+    from certifier.chain.deployment import connect, deploy, registry_contract
+    from certifier.chain.issuers import create_issuer
+    from certifier.store.db import session_factory, upgrade
+    from verifier.core.kinds import KINDS
 
     with tempfile.TemporaryDirectory(prefix="sceau-sigkill-") as tmp:
         home = Path(tmp)

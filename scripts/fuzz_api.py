@@ -186,7 +186,7 @@ def service(postgresql: str | None = None) -> Iterator[tuple[Any, str]]:
     """A throw-away deployment: the app and a token of an accredited issuer with every scope."""
     import socket
 
-    from certifier import localchain
+    from certifier.chain import localchain
 
     home = Path(tempfile.mkdtemp(prefix="sceau-fuzz-"))
     saved = dict(os.environ)
@@ -212,10 +212,10 @@ def service(postgresql: str | None = None) -> Iterator[tuple[Any, str]]:
 
 
 def _deployed(rpc_url: str, home: Path) -> tuple[Any, str]:
-    from certifier.app import create_app
-    from certifier.auth import create_token
-    from certifier.deployment import connect, deploy
-    from certifier.issuers import create_issuer
+    from certifier.chain.deployment import connect, deploy
+    from certifier.chain.issuers import create_issuer
+    from certifier.service.app import create_app
+    from certifier.service.auth import create_token
 
     w3 = connect(rpc_url)
     deploy(w3, home)

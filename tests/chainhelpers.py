@@ -12,8 +12,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import ContractCustomError
 
+from certifier.chain.transactions import Sender, Sent, explain_revert
 from certifier.config import DEV_ROOT_KEY
-from certifier.transactions import Sender, Sent, explain_revert
 
 
 @dataclass

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from web3 import Web3
 
-from verifier.errors import SceauError
+from verifier.core.errors import SceauError
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "correct horse battery staple"
@@ -39,7 +39,7 @@ class Chain:
 
     @property
     def registry(self) -> Any:
-        from certifier.deployment import registry_contract
+        from certifier.chain.deployment import registry_contract
 
         return registry_contract(self.w3, self.deployment.registry)
 
@@ -49,7 +49,7 @@ def decoy_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Another chain on 127.0.0.1:8545, the default endpoint, for the whole run: a test that falls
     back to the default instead of its own node meets a chain whose genesis is not its anchor's, and
     fails. (When the port is already taken, whatever holds it plays the decoy.)"""
-    from certifier import localchain
+    from certifier.chain import localchain
 
     with socket.socket() as s:
         if s.connect_ex(("127.0.0.1", 8545)) == 0:
@@ -69,8 +69,8 @@ def decoy_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    from certifier import localchain
-    from certifier.deployment import connect, deploy
+    from certifier.chain import localchain
+    from certifier.chain.deployment import connect, deploy
 
     home = tmp_path_factory.mktemp("sceau-home")
     saved = dict(os.environ)
@@ -89,8 +89,8 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
 
 def verifier_for(url: str, deployment: Any) -> Any:
     """A Verifier trusting exactly `deployment`'s registry, reading `url`."""
-    from certifier.deployment import trust_anchor
-    from verifier.anchors import TrustAnchors
+    from certifier.chain.deployment import trust_anchor
+    from verifier.core.anchors import TrustAnchors
     from verifier.service import Verifier
 
     return Verifier(TrustAnchors((trust_anchor(deployment),), "the test deployment"), url)
@@ -103,7 +103,7 @@ def unique(prefix: str) -> str:
 @pytest.fixture
 def sceau(chain: Chain) -> Any:
     """Run `sceau ARGS…` in-process, as the console script does; returns click's Result."""
-    from certifier.cli import cli
+    from certifier.cli.commands import cli
 
     def run(*args: str | Path, input: str | None = None) -> Result:
         return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
@@ -184,13 +184,13 @@ class Service:
     def worker(self, **overrides: Any) -> Any:
         from dataclasses import replace
 
-        from certifier.worker import Worker
+        from certifier.worker.anchoring import Worker
 
         settings = replace(self.ctx.settings, **overrides)
         return Worker(self.ctx.sessions, self.ctx.w3, self.ctx.deployment, settings)
 
     def token(self, issuer: str, scopes: str = "issue,revoke,read") -> dict[str, str]:
-        from certifier.auth import create_token, parse_scopes
+        from certifier.service.auth import create_token, parse_scopes
 
         with self.ctx.sessions() as s:
             _, secret = create_token(s, issuer, parse_scopes(scopes))
@@ -200,7 +200,7 @@ class Service:
 
 @pytest.fixture
 def service(chain: Chain, db_url: str, tmp_path: Path) -> Iterator[Service]:
-    from certifier.app import create_app
+    from certifier.service.app import create_app
 
     app = create_app(
         {

@@ -23,8 +23,8 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from verifier.merkle import LeafValues
-from verifier.receipt import Anchor, Receipt
+from verifier.core.merkle import LeafValues
+from verifier.core.receipt import Anchor, Receipt
 
 
 def diploma_pdf(text: str = "Diplome national de Master - Jeanne Dupont") -> bytes:
@@ -91,7 +91,7 @@ SEAL_TEXT = "SC1:TEST-SEAL-TEXT"
 
 
 def certified_copy(original: bytes, position: str = "bottom-right") -> bytes:
-    from certifier.certified_pdf import certify
+    from certifier.chain.certified_pdf import certify
 
     return certify(original, receipt_for(original), SEAL_TEXT, position=position)
 
@@ -162,7 +162,7 @@ def info_update(certified: bytes) -> bytes:
 def forged_seal(original: bytes, also: Callable[[PdfWriter], None] | None = None, **changes: Any) -> bytes:
     """A certified copy whose single update is Sceau's but for `changes` to the seal annotation
     (a value of None removes the key) and whatever `also` does to the document."""
-    from certifier.certified_pdf import certify
+    from certifier.chain.certified_pdf import certify
 
     genuine = certify(original, receipt_for(original), SEAL_TEXT)
     reader = PdfReader(BytesIO(genuine))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Chain, Service, verifier_for
-from verifier.receipt import Receipt
+from verifier.core.receipt import Receipt
 from verifier.verify import verify_document
 
 
@@ -39,7 +39,7 @@ def verdict(chain: Chain, digest: bytes, receipt: Receipt) -> str:
 def doc_count(service: Service) -> int:
     from sqlalchemy import func, select
 
-    from certifier.db import Document
+    from certifier.store.db import Document
 
     with service.ctx.sessions() as s:
         return int(s.scalar(select(func.count()).select_from(Document)) or 0)
@@ -272,7 +272,7 @@ def test_tokens_from_the_cli(service: Service, sceau: Any, issuer: str) -> None:
 
 
 def test_uploads_can_be_fingerprinted_without_being_kept(chain: Chain, db_url: str, issuer: str, tmp_path: Any) -> None:
-    from certifier.app import create_app
+    from certifier.service.app import create_app
 
     app = create_app(
         {

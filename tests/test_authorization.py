@@ -27,8 +27,8 @@ ENDPOINTS = [
 @pytest.fixture(scope="module")
 def world(chain: Any, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """Two issuers, A with one confirmed document, and tokens of every kind."""
-    from certifier.app import create_app
-    from certifier.auth import revoke_token
+    from certifier.service.app import create_app
+    from certifier.service.auth import revoke_token
     from tests.conftest import Service as S
 
     app = create_app(
@@ -42,7 +42,7 @@ def world(chain: Any, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     service = S(app, app.test_client(), app.extensions["sceau"])
     from click.testing import CliRunner
 
-    from certifier.cli import cli
+    from certifier.cli.commands import cli
 
     a, b = unique("Université A"), unique("Université B")
     for name in (a, b):
@@ -57,7 +57,7 @@ def world(chain: Any, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     with service.ctx.sessions() as s:
         from sqlalchemy import select
 
-        from certifier.db import Token
+        from certifier.store.db import Token
 
         last = s.scalars(select(Token).order_by(Token.created_at.desc())).first()
         assert last is not None

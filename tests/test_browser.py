@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageStat
 from werkzeug.serving import make_server
 
-from certifier.app import create_app
+from certifier.service.app import create_app
 from tests.conftest import Chain, free_port
 from tests.pdfs import diploma_pdf, shadow_update
 
@@ -126,7 +126,7 @@ def test_a_phone_opening_the_seal_link_sees_the_words_the_paper_must_carry(
 ) -> None:
     """The QR of a seal may be a link (BASE/#SC1:…): the page reads the fragment, which never
     reaches a server, and verifies it."""
-    from verifier.seal import seal_url
+    from verifier.core.seal import seal_url
 
     result = sceau(
         "seal",
@@ -187,8 +187,8 @@ def test_revoke_from_the_console_and_the_verifier_reports_it(
 ) -> None:
     import zipfile
 
-    from certifier.auth import create_token
-    from certifier.worker import Worker
+    from certifier.service.auth import create_token
+    from certifier.worker.anchoring import Worker
 
     ctx = app.extensions["sceau"]
     with ctx.sessions() as s:

@@ -219,7 +219,7 @@ def test_a_pades_signature_still_validates_after_certification() -> None:
 
 
 def test_a_seal_text_that_spells_pdf_keywords_does_not_look_like_a_later_update() -> None:
-    from certifier.certified_pdf import certify
+    from certifier.chain.certified_pdf import certify
     from tests.pdfs import receipt_for
 
     original = fpdf2_pdf()

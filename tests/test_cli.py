@@ -101,14 +101,14 @@ def test_an_altered_receipt_is_caught_by_the_proof(sceau: Any, issuer: str, tmp_
 
 
 def test_a_receipt_whose_root_was_never_anchored_is_unknown(sceau: Any, issuer: str, tmp_path: Path) -> None:
-    from certifier.batch import Batch
-    from verifier.hashing import sha256_file
-    from verifier.receipt import Receipt
+    from certifier.chain.merkle_batch import MerkleBatch
+    from verifier.core.hashing import sha256_file
+    from verifier.core.receipt import Receipt
 
     [doc] = write_docs(tmp_path, 1)
     issue(sceau, issuer, doc)
     real = Receipt.from_json(doc.with_name(doc.name + ".receipt.json").read_bytes())
-    forged = Batch.build([sha256_file(doc)], 1, real.document.valid_from).receipts(
+    forged = MerkleBatch.build([sha256_file(doc)], 1, real.document.valid_from).receipts(
         chain_id=real.chain_id,
         registry=real.registry,
         transaction_hash=real.anchor.transaction_hash,
@@ -156,7 +156,7 @@ def test_clerical_error_names_its_replacement(sceau: Any, issuer: str, tmp_path:
     result = sceau("revoke", "--issuer", issuer, "--reason", "clerical_error", "--replaced-by", new_receipt, old)
     assert result.exit_code == 0, result.output
     code, verdict = verify(sceau, old)
-    from verifier.receipt import Receipt
+    from verifier.core.receipt import Receipt
 
     assert (
         code == 2
@@ -227,7 +227,7 @@ def test_issuer_names_are_unique_and_kinds_checked(sceau: Any, issuer: str) -> N
 def test_the_root_names_an_accreditor_for_some_kinds(sceau: Any, chain: Chain) -> None:
     from eth_account import Account
 
-    from verifier.kinds import kinds_mask
+    from verifier.core.kinds import kinds_mask
 
     address = Account.create().address
     result = sceau("accreditor", "add", "Ministère de l'Intérieur", address, "--kind", "residence_permit", "--json")

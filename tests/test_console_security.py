@@ -65,8 +65,8 @@ def test_a_cookie_copied_before_logout_stops_working(service: Service, issuer: s
 def test_revoking_the_token_ends_its_console_sessions(service: Service, issuer: str) -> None:
     from sqlalchemy import select
 
-    from certifier.auth import revoke_token
-    from certifier.db import ConsoleSession
+    from certifier.service.auth import revoke_token
+    from certifier.store.db import ConsoleSession
 
     client = login(service, issuer)
     with service.ctx.sessions() as s:
@@ -80,8 +80,8 @@ def test_revoking_the_token_ends_its_console_sessions(service: Service, issuer: 
 def test_an_old_or_idle_session_ends(service: Service, issuer: str) -> None:
     from sqlalchemy import select
 
-    from certifier.console import IDLE
-    from certifier.db import ConsoleSession
+    from certifier.service.console import IDLE
+    from certifier.store.db import ConsoleSession
 
     client = login(service, issuer)
     with service.ctx.sessions() as s:
@@ -111,7 +111,7 @@ def test_the_cookie_is_secure_over_https_only(service: Service, issuer: str) -> 
 
 @pytest.fixture
 def proxied(chain: Chain, db_url: str, tmp_path: Path) -> Iterator[Any]:
-    from certifier.app import create_app
+    from certifier.service.app import create_app
 
     app = create_app(
         {
@@ -135,7 +135,7 @@ def test_behind_a_trusted_proxy_forwarded_https_makes_the_cookie_secure(proxied:
 
 
 def test_a_revocation_needs_a_chosen_reason_and_a_confirmation(service: Service, issuer: str) -> None:
-    from certifier.db import Document
+    from certifier.store.db import Document
 
     auth = service.token(issuer)
     doc_id = service.client.post(
@@ -201,8 +201,8 @@ def test_the_service_s_files_are_private_whatever_the_umask(
 ) -> None:
     from sqlalchemy import text
 
-    from certifier.app import create_app
-    from certifier.uploads import commit_file, store_stream
+    from certifier.service.app import create_app
+    from certifier.store.uploads import commit_file, store_stream
 
     home = tmp_path / "home"
     monkeypatch.setenv("SCEAU_HOME", str(home))

@@ -11,7 +11,7 @@ from web3.logs import DISCARD
 
 from tests.chainhelpers import Actor, actor, advance, latest_time, random_root, root_actor
 from verifier.chain import ChainReader, Reason
-from verifier.kinds import kinds_mask
+from verifier.core.kinds import kinds_mask
 
 DIPLOMA = 1
 PERMIT = 2
@@ -152,7 +152,7 @@ def test_only_the_issuers_accreditor_or_the_root_manages_it(reg: Registry) -> No
 
 
 def test_the_root_role_moves_only_in_two_steps_after_the_delay(reg: Registry) -> None:
-    from certifier.deployment import deploy
+    from certifier.chain.deployment import deploy
 
     # a registry of its own (the session's registry keeps its root), with a delay kept short because
     # the chain's clock is shared by the session
@@ -186,7 +186,7 @@ def test_the_root_role_moves_only_in_two_steps_after_the_delay(reg: Registry) ->
 
 
 def test_a_successor_registry_names_its_predecessor(reg: Registry) -> None:
-    from certifier.deployment import Deployment, deploy
+    from certifier.chain.deployment import Deployment, deploy
 
     assert reg.f.predecessor().call() == ZERO and reg.reader.predecessor() is None
     home = reg.chain.home / "succession"
@@ -460,11 +460,11 @@ def test_bulk_revocation_sets_exactly_the_bits_given(reg: Registry) -> None:
 
 
 def test_check_document_verifies_the_merkle_proof_on_chain_with_openzeppelin(reg: Registry) -> None:
-    from certifier.batch import Batch
+    from certifier.chain.merkle_batch import MerkleBatch
 
     acc = reg.accreditor()
     _, key = reg.issuer(acc)
-    batch = Batch.build([bytes([i]) * 32 for i in range(5)], DIPLOMA, 1_700_000_000)
+    batch = MerkleBatch.build([bytes([i]) * 32 for i in range(5)], DIPLOMA, 1_700_000_000)
     key.send(reg.f.anchor(batch.root, 5, DIPLOMA))
     for i, h in enumerate(batch.hashes):
         ok, status = reg.reader.check_document(key.address, batch.root, i, h, batch.tree.proof(h))
@@ -487,7 +487,7 @@ def test_reserved_revocation_codes_read_from_chain_are_named_not_fatal() -> None
     """Codes 6 to 15 are reserved for reasons a later registry may add: a reader of this version
     names them instead of failing, and cannot write them."""
     from verifier.chain import _status
-    from verifier.errors import ChainError
+    from verifier.core.errors import ChainError
 
     assert [Reason.slug_of(c) for c in (0, 1, 5, 6, 15)] == ["none", "fraud", "superseded", "unknown_6", "unknown_15"]
     status = _status((True, 1, ZERO, 1, 4, DIPLOMA, True, True, 9))
@@ -500,7 +500,7 @@ def test_reserved_revocation_codes_read_from_chain_are_named_not_fatal() -> None
 
 def test_gas_of_anchoring_and_bulk_revocation_stays_within_budget(reg: Registry) -> None:
     """Gas is deterministic, so this pins the budget (scripts/bench_gas.py prints the full table)."""
-    from certifier.revoking import bitmap
+    from certifier.chain.revoking import bitmap
 
     acc = reg.accreditor()
     _, key = reg.issuer(acc)

@@ -32,7 +32,7 @@ class Issued:
 
 def js_verify(credential: dict[str, Any], status_list: dict[str, Any] | None = None) -> dict[str, Any]:
     """Digital Bazaar's verdict (tests/js/verify_vc.js), offline."""
-    from verifier.linked_data import SCEAU_V1, context_document
+    from verifier.credentials.linked_data import SCEAU_V1, context_document
 
     documents = {status_list["id"]: status_list} if status_list else {}
     payload = {"credential": credential, "contexts": {SCEAU_V1: context_document(SCEAU_V1)}, "documents": documents}
@@ -50,7 +50,7 @@ def js_verify(credential: dict[str, Any], status_list: dict[str, Any] | None = N
 
 
 def published_list(issued: Issued) -> dict[str, Any]:
-    from certifier.status_registry import published_path
+    from certifier.credentials.status_registry import published_path
 
     list_no = int(issued.credential["credentialStatus"]["statusListCredential"].rsplit("/", 1)[1])
     document: dict[str, Any] = json.loads(published_path(issued.issuer_id, list_no, issued.home).read_text())
@@ -58,8 +58,8 @@ def published_list(issued: Issued) -> dict[str, Any]:
 
 
 def issue(chain: Chain, name: str, folder: Path, deployment: Any = None, base: Path | None = None) -> Issued:
-    from certifier import keystore
-    from certifier.credentials import issue_with_credentials
+    from certifier.credentials.issuing import issue_with_credentials
+    from certifier.keys import keystore
 
     record = keystore.load(name, base)
     assert record.issuer_id is not None
@@ -99,9 +99,9 @@ def issued(chain: Chain, issuer: str, tmp_path: Path) -> Issued:
 
 
 def test_genuine_credential_is_verified_by_both_stacks(chain: Chain, issued: Issued, ministry: Any) -> None:
-    from verifier.credential import verify_credential
-    from verifier.didkey import public_key_of, registry_address
-    from verifier.verdict import Outcome
+    from verifier.core.verdict import Outcome
+    from verifier.credentials.didkey import public_key_of, registry_address
+    from verifier.credentials.verify import verify_credential
 
     credential = issued.credential
     assert credential["type"] == ["VerifiableCredential", "AchievementCredential"]
@@ -134,8 +134,8 @@ def test_genuine_credential_is_verified_by_both_stacks(chain: Chain, issued: Iss
 
 
 def test_a_changed_field_is_refused_by_both(chain: Chain, issued: Issued, ministry: Any) -> None:
-    from verifier.credential import verify_credential
-    from verifier.verdict import Outcome
+    from verifier.core.verdict import Outcome
+    from verifier.credentials.verify import verify_credential
 
     forged = json.loads(json.dumps(issued.credential))
     forged["credentialSubject"]["displayedFields"]["mention"] = "Passable"
@@ -147,12 +147,12 @@ def test_a_changed_field_is_refused_by_both(chain: Chain, issued: Issued, minist
 
 
 def test_revoking_revokes_every_copy(chain: Chain, issuer: str, issued: Issued, service: Any, ministry: Any) -> None:
-    from certifier import keystore
-    from certifier.credential_keys import load_or_create
-    from certifier.credentials import publish_status_lists, revoke_with_credentials
+    from certifier.credentials.issuing import publish_status_lists, revoke_with_credentials
+    from certifier.keys import keystore
+    from certifier.keys.credential_keys import load_or_create
     from verifier.chain import Reason
-    from verifier.credential import verify_credential
-    from verifier.verdict import Outcome
+    from verifier.core.verdict import Outcome
+    from verifier.credentials.verify import verify_credential
 
     record = keystore.load(issuer)
     account = record.unlock(PASSPHRASE)
@@ -185,12 +185,12 @@ def test_revoking_revokes_every_copy(chain: Chain, issuer: str, issued: Issued, 
 def test_revoking_the_pdf_alone_revokes_its_credential(
     chain: Chain, issuer: str, issued: Issued, ministry: Any
 ) -> None:
-    from certifier import keystore
-    from certifier.revoking import revoke
+    from certifier.chain.revoking import revoke
+    from certifier.keys import keystore
     from verifier.chain import Reason
-    from verifier.credential import verify_credential
+    from verifier.core.verdict import Outcome
+    from verifier.credentials.verify import verify_credential
     from verifier.service import read_receipt_file
-    from verifier.verdict import Outcome
 
     receipt = read_receipt_file(issued.pdf.with_name("dupont.pdf.receipt.json"))
     revoke(chain.w3, chain.deployment, keystore.load(issuer).unlock(PASSPHRASE), [receipt], Reason.ANNULMENT)
@@ -204,13 +204,13 @@ def test_a_did_key_of_a_forged_registry_is_untrusted(chain: Chain, tmp_path: Pat
     """A forger deploys its own copy of the registry, accredits "Université de Lyon" in it and
     registers its did:key there: the signature holds, the reference stack says verified, and
     Sceau's verifier (trusting only the ministry's registry) says untrusted_issuer."""
-    from certifier import keystore
+    from certifier.chain.deployment import deploy, registry_contract
+    from certifier.chain.transactions import Sender
     from certifier.config import DEV_ROOT_KEY
-    from certifier.deployment import deploy, registry_contract
-    from certifier.transactions import Sender
-    from verifier.credential import verify_credential
-    from verifier.kinds import kinds_mask
-    from verifier.verdict import Outcome
+    from certifier.keys import keystore
+    from verifier.core.kinds import kinds_mask
+    from verifier.core.verdict import Outcome
+    from verifier.credentials.verify import verify_credential
 
     forger_home = tmp_path / "forger"
     forger_home.mkdir()
@@ -233,10 +233,10 @@ def test_a_did_key_of_a_forged_registry_is_untrusted(chain: Chain, tmp_path: Pat
 
 
 def test_did_key_and_status_list_encodings() -> None:
-    from verifier.credential_errors import InvalidDidKey
-    from verifier.didkey import did_key, public_key_of, registry_address
-    from verifier.hashing import keccak256
-    from verifier.status_list import MIN_ENTRIES, decode, encode, is_set
+    from verifier.core.hashing import keccak256
+    from verifier.credentials.didkey import did_key, public_key_of, registry_address
+    from verifier.credentials.errors import InvalidDidKey
+    from verifier.credentials.status_list import MIN_ENTRIES, decode, encode, is_set
 
     public = bytes(range(32))
     did = did_key(public)

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from certifier import keystore
-from certifier.custody import Custody, KeyLocked, read_secrets, store_secret
+from certifier.keys import keystore
+from certifier.keys.custody import Custody, KeyLocked, read_secrets, store_secret
 from tests.conftest import Chain, Service, unique
 from tests.pdfs import diploma_pdf
 from tests.test_worker_faults import assert_exactly_once
@@ -85,7 +85,7 @@ def token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_an_hsm_key_signs_transactions_that_recover_to_its_address(token: str, tmp_path: Path) -> None:
-    from certifier import hsm
+    from certifier.keys import hsm
 
     address = hsm.generate_key(str(SOFTHSM), token, PIN, "unit-key")
     location = {"module": str(SOFTHSM), "token": token, "label": "unit-key"}
@@ -116,9 +116,9 @@ def test_an_hsm_key_signs_transactions_that_recover_to_its_address(token: str, t
 def test_an_issuer_whose_key_is_in_an_hsm_anchors_and_seals_and_the_web_needs_no_key(
     token: str, service: Service, chain: Chain, sceau: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from certifier.custody import secrets_path
+    from certifier.keys.custody import secrets_path
+    from verifier.core.seal import Seal
     from verifier.pdf import open_certified
-    from verifier.seal import Seal
 
     name = unique("Université HSM")
     monkeypatch.delenv("SCEAU_PKCS11_PIN", raising=False)

@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image, ImageFilter
 from pypdf import PdfReader
 
-from certifier.app import create_app
+from certifier.service.app import create_app
 from tests.conftest import Chain, run_sceau, unique
 from tests.pdfs import diploma_pdf, shadow_update, text_of
 
@@ -148,7 +148,7 @@ def test_a_paper_seal_verifies_from_a_scan_offline_and_online_and_reports_revoca
 def test_a_seal_with_altered_fields_or_an_unknown_signer_is_refused(chain: Chain, sceau: Any, tmp_path: Path) -> None:
     from eth_account import Account
 
-    from verifier.seal import Seal
+    from verifier.core.seal import Seal
 
     prefecture = unique("Préfecture de l'Isère")
     assert sceau("issuer", "create", prefecture, "--kind", "residence_permit").exit_code == 0

@@ -30,6 +30,7 @@ from pypdf.generic import (
 
 from tests.conftest import Chain, verifier_for, write_docs
 from tests.test_trust import certified_with_fields, verify_json
+from verifier.core.receipt import Receipt
 from verifier.pdf import (
     RECEIPT_NAME,
     SEAL_CONTENTS,
@@ -41,13 +42,12 @@ from verifier.pdf import (
     qr_drawing,
     seal_rect,
 )
-from verifier.receipt import Receipt
 
 # ---------------------------------------------------------------- helpers
 
 
 def certify_with(original: bytes, receipt_json: bytes, seal_text: str, also: Any = None, attach: Any = None) -> bytes:
-    """Exactly what certifier.certified_pdf.certify writes, with hooks for the forger."""
+    """Exactly what certifier.chain.certified_pdf.certify writes, with hooks for the forger."""
     base = original if original.endswith((b"\n", b"\r")) else original + b"\n"
     reader = PdfReader(BytesIO(base))
     left, bottom, right, top = seal_rect(reader.pages[0].mediabox, "bottom-right")
@@ -158,7 +158,7 @@ def test_duplicate_rect_and_ap_keys_in_the_seal_annotation() -> None:
 
 
 def test_a_stamped_seal_signed_by_another_key_than_the_receipt(sceau: Any, issuer: str, tmp_path: Path) -> None:
-    from verifier.seal import Seal
+    from verifier.core.seal import Seal
 
     original, receipt_json, seal_text = genuine_parts(sceau, issuer, tmp_path)
     s = Seal.decode(seal_text)
@@ -218,12 +218,12 @@ def test_bulk_status_of_one_trusted_registry_leaks_to_a_receipt_naming_another(
     """With two trust anchors (a registry and its successor, RECEIPT.md §7.1), bulk caches the
     registry's answer by (key, root, index, leaf) only: a receipt naming registry NEW for a
     document anchored only in OLD gets OLD's status, and NEW's issuer of the same id is shown."""
-    from certifier import keystore
-    from certifier.deployment import registry_contract, trust_anchor
-    from certifier.transactions import Sender
+    from certifier.chain.deployment import registry_contract, trust_anchor
+    from certifier.chain.transactions import Sender
+    from certifier.keys import keystore
     from tests.chainhelpers import Actor, actor
-    from verifier.anchors import MEDIA_TYPE, TrustAnchor
     from verifier.artifacts import load_artifact
+    from verifier.core.anchors import MEDIA_TYPE, TrustAnchor
 
     [doc] = write_docs(tmp_path / "src", 1)
     assert sceau("issue", "--issuer", issuer, doc).exit_code == 0
@@ -306,8 +306,8 @@ def test_reserved_revocation_codes_are_revoked_never_valid(
 
 
 def _raw_seal(fields_raw: bytes, fields_sha: bytes) -> str:
-    from verifier.base45 import b45encode
-    from verifier.seal import _HEAD
+    from verifier.core.base45 import b45encode
+    from verifier.core.seal import _HEAD
 
     head = _HEAD.pack(
         b"SC",
@@ -344,8 +344,8 @@ def _raw_seal(fields_raw: bytes, fields_sha: bytes) -> str:
     ],
 )
 def test_seal_fields_in_non_canonical_form_are_refused(fields_raw: bytes) -> None:
-    from verifier.errors import InvalidSeal
-    from verifier.seal import Seal
+    from verifier.core.errors import InvalidSeal
+    from verifier.core.seal import Seal
 
     with pytest.raises(InvalidSeal):
         Seal.decode(_raw_seal(fields_raw, hashlib.sha256(fields_raw).digest()))
@@ -360,8 +360,8 @@ def test_seal_fields_in_non_canonical_form_are_refused(fields_raw: bytes) -> Non
     ],
 )
 def test_url_form_tricks_are_refused(wrap: Any) -> None:
-    from verifier.errors import InvalidSeal
-    from verifier.seal import Seal
+    from verifier.core.errors import InvalidSeal
+    from verifier.core.seal import Seal
 
     text = _raw_seal(b"", bytes(32))
     Seal.decode(text)  # control: decodes
@@ -372,10 +372,10 @@ def test_url_form_tricks_are_refused(wrap: Any) -> None:
 def test_a_trust_list_whose_anchor_differs_in_name_or_genesis_is_refused(
     chain: Chain, sceau: Any, issuer: str, tmp_path: Path
 ) -> None:
-    from certifier.deployment import trust_anchor
+    from certifier.chain.deployment import trust_anchor
     from tests.test_trust import export_trust_list
-    from verifier.anchors import TrustAnchors
-    from verifier.errors import InvalidTrustList
+    from verifier.core.anchors import TrustAnchors
+    from verifier.core.errors import InvalidTrustList
     from verifier.trustlist import TrustList
 
     data = export_trust_list(tmp_path).read_bytes()
@@ -389,10 +389,10 @@ def test_a_trust_list_whose_anchor_differs_in_name_or_genesis_is_refused(
 def test_offline_seal_of_another_registry_with_a_trust_list_of_the_first(
     chain: Chain, sceau: Any, issuer: str, tmp_path: Path
 ) -> None:
-    from certifier.deployment import trust_anchor
+    from certifier.chain.deployment import trust_anchor
     from tests.test_trust import export_trust_list
-    from verifier.anchors import TrustAnchors
-    from verifier.seal import Seal
+    from verifier.core.anchors import TrustAnchors
+    from verifier.core.seal import Seal
     from verifier.service import Verifier
     from verifier.trustlist import TrustList
     from verifier.verify_seal import verify_seal
@@ -403,7 +403,7 @@ def test_offline_seal_of_another_registry_with_a_trust_list_of_the_first(
     anchors = TrustAnchors((anchor, other), "t")
     trust = TrustList.verified(export_trust_list(tmp_path).read_bytes(), anchors)
     s = Seal.decode(text)
-    key = __import__("certifier.keystore", fromlist=["load"]).load(issuer)
+    key = __import__("certifier.keys.keystore", fromlist=["load"]).load(issuer)
     from tests.conftest import PASSPHRASE
 
     moved = Seal(s.chain_id, other.registry, s.root, s.anchored_at, s.document, s.proof, s.fields).signed(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from verifier.errors import DocumentError
-from verifier.hashing import sha256_file
+from verifier.core.errors import DocumentError
+from verifier.core.hashing import sha256_file
 
 
 def test_a_1_gib_file_hashes_in_constant_memory(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from eth_abi import encode
 
-from certifier.batch import Batch
-from verifier.merkle import LEAF_ENCODING, LeafValues, MerkleTree, leaf_hash, process_proof, verify_proof
+from certifier.chain.merkle_batch import MerkleBatch
+from verifier.core.merkle import LEAF_ENCODING, LeafValues, MerkleTree, leaf_hash, process_proof, verify_proof
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,9 +32,9 @@ def oz(values: list[list[object]], checks: list[dict[str, object]]) -> dict[str,
     return result
 
 
-def batch(n: int) -> Batch:
+def batch(n: int) -> MerkleBatch:
     fields = [os.urandom(32) if i % 2 else bytes(32) for i in range(n)]  # some documents bind displayed fields
-    return Batch.build([os.urandom(32) for _ in range(n)], 1, 1_780_000_000, 1_900_000_000, fields=fields)
+    return MerkleBatch.build([os.urandom(32) for _ in range(n)], 1, 1_780_000_000, 1_900_000_000, fields=fields)
 
 
 def test_abi_encoding_of_a_leaf_matches_eth_abi() -> None:
@@ -85,7 +85,7 @@ def test_every_proof_leads_to_the_root_and_no_other_leaf_does() -> None:
 
 def test_salts_make_equal_documents_distinct_and_unguessable() -> None:
     same = os.urandom(32)
-    b = Batch.build([same, same], 1, 0)
+    b = MerkleBatch.build([same, same], 1, 0)
     assert b.hashes[0] != b.hashes[1]
     assert len({v.salt for v in b.leaves}) == 2 and all(len(v.salt) == 32 for v in b.leaves)
 

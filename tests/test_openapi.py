@@ -10,7 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from certifier.openapi import SPEC
+from certifier.service.openapi import SPEC
 from tests.conftest import Service
 
 

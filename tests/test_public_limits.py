@@ -29,7 +29,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.serving import make_server
 from werkzeug.test import encode_multipart
 
-from certifier.app import create_app
+from certifier.service.app import create_app
 from tests.conftest import Chain, free_port, write_docs
 from tests.pdfs import certified_copy
 
@@ -355,7 +355,7 @@ def test_one_bad_document_is_one_line_of_the_report(
 
 
 def test_clients_are_rate_limited_but_issuers_are_not(chain: Chain, db_url: str, issuer: str, tmp_path: Path) -> None:
-    from certifier.auth import create_token, parse_scopes
+    from certifier.service.auth import create_token, parse_scopes
 
     app = create_app(
         {

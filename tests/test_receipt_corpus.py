@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from verifier import errors
-from verifier.fields import fields_sha256
-from verifier.merkle import verify_proof
-from verifier.receipt import MEDIA_TYPE, Receipt
+from verifier.core import errors
+from verifier.core.fields import fields_sha256
+from verifier.core.merkle import verify_proof
+from verifier.core.receipt import MEDIA_TYPE, Receipt
 
 CORPUS = Path(__file__).parent / "assets" / "receipts"
 GOLDEN_LEAVES = {

@@ -10,7 +10,7 @@ import zipfile
 from typing import Any
 
 from tests.conftest import Chain, Service, verifier_for
-from verifier.receipt import Receipt
+from verifier.core.receipt import Receipt
 from verifier.verify import verify_document
 
 HEADER = "reference,family_name,given_names,degree,date,file\n"
@@ -36,7 +36,7 @@ def post(service: Service, auth: dict[str, str], roster: bytes, archive: bytes, 
 def counts(service: Service) -> tuple[int, int]:
     from sqlalchemy import func, select
 
-    from certifier.db import Batch, Document
+    from certifier.store.db import Batch, Document
 
     with service.ctx.sessions() as s:
         return (
@@ -167,8 +167,8 @@ def test_a_roster_diploma_s_certified_copy_seals_the_words_it_prints(
     service: Service, chain: Chain, issuer: str
 ) -> None:
     from tests.pdfs import diploma_pdf
+    from verifier.core.seal import Seal
     from verifier.pdf import open_certified
-    from verifier.seal import Seal
     from verifier.verify_seal import verify_seal
 
     auth = service.token(issuer)

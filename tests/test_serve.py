@@ -10,7 +10,7 @@ from typing import Any
 
 import requests
 
-from certifier.app import create_app
+from certifier.service.app import create_app
 from tests.conftest import Chain, free_port, write_docs
 
 

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from certifier.app import create_app
-from certifier.batch import Batch as MerkleBatch
-from certifier.deployment import registry_contract
-from certifier.transactions import Sender
+from certifier.chain.deployment import registry_contract
+from certifier.chain.merkle_batch import MerkleBatch
+from certifier.chain.transactions import Sender
+from certifier.service.app import create_app
 from tests.chainhelpers import Actor, actor, advance, latest_time
 from tests.conftest import Chain, free_port, run_sceau, unique, write_docs
 from verifier.artifacts import load_artifact
-from verifier.receipt import Receipt
+from verifier.core.receipt import Receipt
 
 ZERO = "0x" + "00" * 20
 LYON = ("Université de Lyon", "0691774D")
@@ -205,7 +205,7 @@ def test_another_chain_on_the_same_endpoint_gives_no_verdict(
 ) -> None:
     """Two dev chains share chain id 31337: the genesis hash tells them apart, and a verifier
     pointed at the wrong one says "could not decide", never "not authentic"."""
-    from certifier import localchain
+    from certifier.chain import localchain
 
     [doc] = write_docs(tmp_path, 1)
     assert sceau("issue", "--issuer", issuer, doc).exit_code == 0
@@ -293,9 +293,9 @@ def test_a_seal_that_binds_no_displayed_content_is_never_authentic_on_its_own(
 def test_a_thief_with_the_issuers_key_cannot_change_the_words_on_a_genuine_seal(
     chain: Chain, sceau: Any, issuer: str, tmp_path: Path
 ) -> None:
-    from certifier import keystore
+    from certifier.keys import keystore
     from tests.conftest import PASSPHRASE
-    from verifier.seal import Seal
+    from verifier.core.seal import Seal
 
     _, text = certified_with_fields(sceau, issuer, tmp_path, "holder=Jeanne Martin", "degree=Licence")
     seal = Seal.decode(text)
@@ -315,7 +315,7 @@ def test_a_thief_with_the_issuers_key_cannot_change_the_words_on_a_genuine_seal(
 
 
 def test_a_seal_re_signed_by_another_key_is_unknown_online(sceau: Any, issuer: str, tmp_path: Path) -> None:
-    from verifier.seal import Seal
+    from verifier.core.seal import Seal
 
     _, text = certified_with_fields(sceau, issuer, tmp_path, "holder=Paul Durand")
     seal = Seal.decode(text)
@@ -330,7 +330,7 @@ def test_the_qr_can_be_a_link_any_phone_camera_opens(sceau: Any, issuer: str, tm
     import zxingcpp
     from PIL import Image
 
-    from verifier.seal import Seal
+    from verifier.core.seal import Seal
 
     png = tmp_path / "permit.png"
     result = run_sceau(
@@ -421,10 +421,10 @@ def test_an_older_or_stale_trust_list_is_refused(chain: Chain, sceau: Any, issue
 def test_a_stolen_key_cannot_back_date_seals_offline(chain: Chain, sceau: Any, tmp_path: Path) -> None:
     """A thief signs a seal over a genuine root with a time before the declared compromise: offline,
     only the chain could tell, so the verifier sends the person online."""
-    from certifier import keystore
+    from certifier.keys import keystore
     from tests.chainhelpers import root_actor
     from tests.conftest import PASSPHRASE
-    from verifier.seal import Seal
+    from verifier.core.seal import Seal
 
     victim = unique("Université volée")
     assert sceau("issuer", "create", victim, "--kind", "diploma", "--id", unique("0999")).exit_code == 0
@@ -448,7 +448,7 @@ def test_a_stolen_key_cannot_back_date_seals_offline(chain: Chain, sceau: Any, t
 def test_a_successor_registry_keeps_old_receipts_verifying(tmp_path: Path) -> None:
     """Registry succession: the new deployment names its predecessor; the trust anchors carry both,
     so a diploma anchored in the old registry still verifies, and nothing else is trusted."""
-    from certifier import localchain
+    from certifier.chain import localchain
 
     home = tmp_path / "home"
     node = localchain.up(free_port(), base=home)
@@ -505,7 +505,7 @@ def test_a_later_update_redrawing_the_seal_over_the_page_is_tampering(
 def test_narrowing_an_issuers_kinds_later_leaves_its_old_diplomas_valid(
     chain: Chain, sceau: Any, issuer: str, tmp_path: Path
 ) -> None:
-    from certifier import keystore
+    from certifier.keys import keystore
     from tests.chainhelpers import root_actor
 
     [doc] = write_docs(tmp_path, 1)

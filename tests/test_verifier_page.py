@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from certifier.app import create_app
+from certifier.service.app import create_app
 from tests.conftest import Chain, unique
 from tests.pdfs import diploma_pdf, shadow_update
 

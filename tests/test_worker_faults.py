@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from certifier.db import AuditEntry, Batch, Document, Transaction
-from certifier.faults import CHECKPOINTS
+from certifier.store.db import AuditEntry, Batch, Document, Transaction
+from certifier.worker.faults import CHECKPOINTS
 from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique, verifier_for
-from verifier.receipt import Receipt
+from verifier.core.receipt import Receipt
 from verifier.verify import verify_document
 
 
@@ -36,8 +36,8 @@ def submit(service: Service, auth: dict[str, str], n: int) -> tuple[list[str], l
 def assert_exactly_once(
     service: Service, chain_url: str, issuer: str, auth: dict[str, str], ids: list[str], digests: list[bytes]
 ) -> Batch:
-    from certifier import keystore
-    from certifier.deployment import registry_contract
+    from certifier.chain.deployment import registry_contract
+    from certifier.keys import keystore
 
     with service.ctx.sessions() as s:
         docs = list(s.scalars(select(Document).where(Document.id.in_(ids))))
@@ -58,7 +58,7 @@ def assert_exactly_once(
 
 def run_worker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "certifier.cli", "worker", *args],
+        [sys.executable, "-m", "certifier.cli.commands", "worker", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -152,10 +152,10 @@ class Private:
 @pytest.fixture
 def private(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Private]:
     """A node of its own (its state written only on a clean stop), with the registry and an issuer."""
-    from certifier import localchain
-    from certifier.app import create_app
-    from certifier.deployment import connect, deploy
-    from certifier.issuers import create_issuer
+    from certifier.chain import localchain
+    from certifier.chain.deployment import connect, deploy
+    from certifier.chain.issuers import create_issuer
+    from certifier.service.app import create_app
 
     home = tmp_path / "home"
     port = free_port()
@@ -185,7 +185,7 @@ def private(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
 
 
 def test_node_restarted_from_its_state_file_mid_batch_gets_the_anchor_again(private: Private) -> None:
-    from certifier import localchain
+    from certifier.chain import localchain
 
     service = private.service
     ids, digests = submit(service, private.auth, 3)

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from certifier.db import AuditEntry, Batch, Document, IssuerState
-from certifier.documents import NewDocument, submit
+from certifier.store.db import AuditEntry, Batch, Document, IssuerState
+from certifier.store.documents import NewDocument, submit
 from tests.conftest import PASSPHRASE, Chain, Service, free_port, run_sceau, unique
 from tests.test_worker_faults import assert_exactly_once
 from tests.test_worker_faults import submit as submit_api
-from verifier.kinds import KINDS
+from verifier.core.kinds import KINDS
 
 
 def wait_for(
@@ -141,8 +141,8 @@ def test_a_kind_the_issuer_may_not_certify_fails_its_batch_alone(service: Servic
 def test_an_issuer_whose_key_cannot_be_opened_is_held_said_once_and_resumes_when_its_secret_is_given(
     service: Service, chain: Chain, sceau: Any, issuer: str, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    from certifier import keystore
-    from certifier.custody import secrets_path
+    from certifier.keys import keystore
+    from certifier.keys.custody import secrets_path
 
     own = unique("Université à part")
     monkeypatch.setenv("SCEAU_KEY_PASSPHRASE", "its very own passphrase")
@@ -200,7 +200,7 @@ def test_an_issuer_whose_key_cannot_be_opened_is_held_said_once_and_resumes_when
 def test_an_issuer_out_of_funds_is_held_and_goes_on_once_refunded(
     service: Service, chain: Chain, sceau: Any, issuer: str
 ) -> None:
-    from certifier import keystore
+    from certifier.keys import keystore
 
     address = keystore.load(issuer).address
     rpc = chain.w3.provider.make_request
@@ -235,10 +235,10 @@ class Node:
 
 
 def node_fixture(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Node]:
-    from certifier import localchain
-    from certifier.app import create_app
-    from certifier.deployment import connect, deploy
-    from certifier.issuers import create_issuer
+    from certifier.chain import localchain
+    from certifier.chain.deployment import connect, deploy
+    from certifier.chain.issuers import create_issuer
+    from certifier.service.app import create_app
 
     home = tmp_path / "home"
     port = free_port()
@@ -278,7 +278,7 @@ def lone_node(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_an_rpc_outage_of_30_seconds_mid_batch_loses_nothing(node: Node, running: Callable[[Any], Running]) -> None:
-    from certifier import localchain
+    from certifier.chain import localchain
 
     service = node.service
     ids, digests = submit_api(service, node.auth, 4)
@@ -310,7 +310,7 @@ def test_an_rpc_outage_of_30_seconds_mid_batch_loses_nothing(node: Node, running
 
 
 def test_healthz_tells_ready_from_degraded_and_status_works_with_the_chain_down(lone_node: Node) -> None:
-    from certifier import localchain
+    from certifier.chain import localchain
 
     service = lone_node.service
     nobody = service.client.get("/healthz")
@@ -344,7 +344,7 @@ def test_sigkilled_at_random_moments_loses_nothing_and_anchors_nothing_twice(
     service: Service, chain: Chain, issuer: str
 ) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from certifier import keystore
+    from certifier.keys import keystore
     from scripts.fault_sigkill import campaign
 
     figures = campaign(
@@ -368,7 +368,7 @@ def test_two_workers_on_postgresql_anchor_each_document_exactly_once(
 ) -> None:
     if not os.environ.get("SCEAU_TEST_DATABASE_URL"):
         pytest.skip("needs PostgreSQL: set SCEAU_TEST_DATABASE_URL (the Makefile does)")
-    from certifier import keystore
+    from certifier.keys import keystore
 
     names = [unique("Académie partagée") for _ in range(3)]
     for name in names:
@@ -403,7 +403,7 @@ def test_two_workers_on_postgresql_anchor_each_document_exactly_once(
 
 
 def test_the_supervisor_restarts_a_failing_worker_with_back_off_and_shows_a_traceback_once(capfd: Any) -> None:
-    from certifier.supervisor import Supervisor
+    from certifier.worker.supervisor import Supervisor
 
     web = [
         sys.executable,
@@ -449,7 +449,7 @@ def test_sceau_serve_restarts_its_worker_and_keeps_secrets_out_of_the_web_proces
 
     import requests
 
-    from certifier.db import WorkerBeat, session_factory, upgrade
+    from certifier.store.db import WorkerBeat, session_factory, upgrade
 
     upgrade(db_url)
     sessions = session_factory(db_url)

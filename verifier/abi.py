@@ -11,7 +11,7 @@ from eth_abi.abi import decode, encode
 from eth_utils.abi import function_signature_to_4byte_selector
 from eth_utils.address import to_checksum_address
 
-from .artifacts import registry_abi
+from verifier.artifacts import registry_abi
 
 
 def abi_type(component: dict[str, Any]) -> str:

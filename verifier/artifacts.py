@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigurationError
+from verifier.core.errors import ConfigurationError
 
 _CANDIDATES = (
     Path(__file__).parent / "artifacts",  # installed wheel

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import limits
-from .abi import checksummed
-from .anchors import TrustAnchor
-from .chain import ChainReader, _status
-from .errors import DocumentError, InvalidReceipt, LimitExceeded, SceauError
-from .hashing import sha256_bytes
-from .receipt import MAX_RECEIPT_BYTES, Receipt
-from .service import Verifier
-from .verdict import Outcome, Verdict, error_verdict
-from .verify import verify_document
+from verifier import limits
+from verifier.abi import checksummed
+from verifier.chain import ChainReader, _status
+from verifier.core.anchors import TrustAnchor
+from verifier.core.errors import DocumentError, InvalidReceipt, LimitExceeded, SceauError
+from verifier.core.hashing import sha256_bytes
+from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
+from verifier.core.verdict import Outcome, Verdict, error_verdict
+from verifier.service import Verifier
+from verifier.verify import verify_document
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024  # bytes inflated at a time from a ZIP entry, counted as they come

@@ -15,9 +15,9 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
-from .abi import checksummed, registry_functions
-from .artifacts import registry_abi
-from .errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
+from verifier.abi import checksummed, registry_functions
+from verifier.artifacts import registry_abi
+from verifier.core.errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 RPC_BATCH = 400  # calls per JSON-RPC batch: well under anvil's ~2 MiB body limit

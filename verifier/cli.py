@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from .config import rpc_url, sceau_home, trust_anchors
-from .errors import SceauError
-from .fields import label
-from .verdict import Outcome, Verdict
+from verifier.config import rpc_url, sceau_home, trust_anchors
+from verifier.core.errors import SceauError
+from verifier.core.fields import label
+from verifier.core.verdict import Outcome, Verdict
 
 _MARKS = {True: "✔", False: "✘", None: "?"}
 
@@ -31,7 +31,8 @@ def cli_language() -> str:
 
 def render(verdict: Verdict, lang: str | None = None) -> str:
     """The verdict for a terminal: headline, the sealed fields, every check, the trust anchor."""
-    from .i18n import CLI, CLI_HEADLINES, message
+    from verifier.core.messages import message
+    from verifier.i18n import CLI, CLI_HEADLINES
 
     lang = lang or cli_language()
     lines = [CLI_HEADLINES[verdict.outcome.value][lang]]
@@ -110,9 +111,9 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
         Exit codes: 0 valid, 1 not authentic, 2 revoked, 3 expired, 4 could not decide, 5 not yet
         valid, 6 authentic offline but revocation not checked, 7 a seal that binds nothing to check
         the paper against."""
-        from . import limits
-        from .service import Verifier
-        from .trustlist import load_trust_list
+        from verifier import limits
+        from verifier.service import Verifier
+        from verifier.trustlist import load_trust_list
 
         try:
             # the public endpoints' bounds (SCEAU_MAX_…) hold here too, until the command ends
@@ -141,7 +142,7 @@ def make_verify_command(default_rpc_url: Callable[[], str] = rpc_url) -> click.C
 
 
 def _verify_bulk(source: Path, report_format: str | None, report: Path | None, verifier: Any) -> None:
-    from . import bulk
+    from verifier import bulk
 
     try:
         lines = bulk.verify_items(bulk.collect(source), verifier)
@@ -170,9 +171,9 @@ def _verify_bulk(source: Path, report_format: str | None, report: Path | None, v
 
 
 def _verify_seal(text: str | None, image: Path | None, offline: bool, verifier: Any) -> Verdict:
-    from .qr import decode_qr_image
-    from .seal import Seal
-    from .verify_seal import verify_seal
+    from verifier.core.seal import Seal
+    from verifier.qr import decode_qr_image
+    from verifier.verify_seal import verify_seal
 
     if image is not None:
         text = decode_qr_image(image)

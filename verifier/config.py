@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .anchors import TrustAnchors
-from .chain import DEFAULT_RPC_URL
-from .errors import NoTrustAnchors
+from verifier.chain import DEFAULT_RPC_URL
+from verifier.core.anchors import TrustAnchors
+from verifier.core.errors import NoTrustAnchors
 
 ANCHORS_FILE = "trust-anchors.json"
 

@@ -17,7 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .errors import ConfigurationError, LimitExceeded
+from verifier.core.errors import ConfigurationError, LimitExceeded
 
 MiB = 1024 * 1024
 

@@ -13,11 +13,12 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import i18n
-from .errors import LimitExceeded, SceauError
-from .fields import label
-from .verdict import error_from
-from .web import bounded, current_verifier, install
+from verifier import i18n
+from verifier.core.errors import LimitExceeded, SceauError
+from verifier.core.fields import label
+from verifier.core.messages import message, when
+from verifier.core.verdict import error_from
+from verifier.web import bounded, current_verifier, install
 
 bp = Blueprint(
     "page", __name__, template_folder="templates", static_folder="static", static_url_path="/static/verifier"
@@ -33,7 +34,7 @@ def _render(
 ) -> Response:
     anchored_at = None
     if verdict and verdict.get("anchor") and verdict["anchor"].get("anchoredAt"):
-        anchored_at = i18n.when(verdict["anchor"]["anchoredAt"], lang)
+        anchored_at = when(verdict["anchor"]["anchoredAt"], lang)
     html = render_template(
         "verify_page.html",
         lang=lang,
@@ -44,7 +45,7 @@ def _render(
         check_names=i18n.CHECKS,
         anchored_at=anchored_at,
         field_label=lambda key: label(key, lang),
-        check_text=lambda c: i18n.message(c.get("code", ""), c.get("params") or {}, lang),
+        check_text=lambda c: message(c.get("code", ""), c.get("params") or {}, lang),
     )
     response = make_response(html, status)
     response.headers["Content-Language"] = lang
@@ -83,9 +84,9 @@ def verify_form() -> ResponseReturnValue:
 
 
 def _verify_seal(text: str, image: Any) -> dict[str, Any]:
-    from .qr import decode_qr_image
-    from .seal import Seal
-    from .verify_seal import verify_seal
+    from verifier.core.seal import Seal
+    from verifier.qr import decode_qr_image
+    from verifier.verify_seal import verify_seal
 
     if not text:
         with tempfile.TemporaryDirectory() as tmp:

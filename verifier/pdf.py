@@ -31,9 +31,9 @@ from pypdf._utils import read_non_whitespace
 from pypdf.errors import DependencyError, LimitReachedError, PdfReadError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject, read_object
 
-from . import limits
-from .errors import LimitExceeded
-from .receipt import Receipt
+from verifier import limits
+from verifier.core.errors import LimitExceeded
+from verifier.core.receipt import Receipt
 
 RECEIPT_NAME = "sceau-receipt.json"
 SEAL_NAME = "sceau-seal"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from . import limits
-from .errors import DocumentError
+from verifier import limits
+from verifier.core.errors import DocumentError
 
 #: What a camera or a scanner writes. Pillow's other formats are refused unread: EPS would run
 #: Ghostscript, and none of them is how a seal is photographed.

@@ -11,15 +11,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from .anchors import TrustAnchor, TrustAnchors
-from .chain import ChainReader
-from .errors import ChainError, DocumentError, InvalidReceipt, SceauError, WrongChain
-from .hashing import sha256_bytes, sha256_file
-from .pdf import is_pdf, open_certified
-from .receipt import MAX_RECEIPT_BYTES, Receipt
-from .trustlist import TrustList
-from .verdict import Check, Outcome, Verdict, error_from, error_verdict
-from .verify import untrusted_registry, verify_document
+from verifier.chain import ChainReader
+from verifier.core.anchors import TrustAnchor, TrustAnchors
+from verifier.core.errors import ChainError, DocumentError, InvalidReceipt, SceauError, WrongChain
+from verifier.core.hashing import sha256_bytes, sha256_file
+from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
+from verifier.core.verdict import Check, Outcome, Verdict, error_from, error_verdict
+from verifier.pdf import is_pdf, open_certified
+from verifier.trustlist import TrustList
+from verifier.verify import untrusted_registry, verify_document
 
 PIN_SECONDS = 30.0  # how long a proof that the endpoint serves the anchor's chain is reused
 
@@ -184,9 +184,9 @@ MAX_PDF_BYTES = 256 * 1024 * 1024
 def _stamped_fields(seal_text: str, receipt: Receipt) -> tuple[dict[str, str], str | None]:
     """The displayed fields the stamped seal shows, or the reason it does not belong to the
     certified copy's receipt (a seal lifted from another diploma)."""
-    from .errors import InvalidSeal
-    from .fields import fields_sha256
-    from .seal import Seal
+    from verifier.core.errors import InvalidSeal
+    from verifier.core.fields import fields_sha256
+    from verifier.core.seal import Seal
 
     try:
         seal = Seal.decode(seal_text)

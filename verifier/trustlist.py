@@ -19,11 +19,11 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from .anchors import TrustAnchor, TrustAnchors
-from .chain import ChainReader
-from .errors import InvalidReceipt, InvalidTrustList, StaleTrustList
-from .kinds import KINDS, mask_names
-from .receipt import parse_json
+from verifier.chain import ChainReader
+from verifier.core.anchors import TrustAnchor, TrustAnchors
+from verifier.core.errors import InvalidReceipt, InvalidTrustList, StaleTrustList
+from verifier.core.kinds import KINDS, mask_names
+from verifier.core.receipt import parse_json
 
 MEDIA_TYPE = "application/vnd.sceau.trustlist.v1+json"
 MAX_TRUST_LIST_BYTES = 8 << 20

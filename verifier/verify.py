@@ -10,16 +10,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .chain import ChainReader, DocumentStatus, IssuerInfo, Reason
-from .errors import ChainError, SceauError
-from .kinds import kind_name
-from .merkle import NO_FIELDS, verify_proof
-from .receipt import Receipt
-from .verdict import Check, Outcome, Verdict, error_from
+from verifier.chain import ChainReader, DocumentStatus, IssuerInfo, Reason
+from verifier.core.errors import ChainError, SceauError
+from verifier.core.kinds import kind_name
+from verifier.core.merkle import NO_FIELDS, verify_proof
+from verifier.core.receipt import Receipt
+from verifier.core.verdict import Check, Outcome, Verdict, error_from
 
 if TYPE_CHECKING:
-    from .anchors import TrustAnchor
-    from .service import Verifier
+    from verifier.core.anchors import TrustAnchor
+    from verifier.service import Verifier
 
 
 def untrusted_registry(chain_id: int, registry: str, verifier: Verifier, sha: str | None, what: str) -> Verdict:

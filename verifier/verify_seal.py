@@ -10,16 +10,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidSeal
-from .fields import fields_sha256
-from .kinds import kind_name
-from .merkle import NO_FIELDS, verify_proof
-from .seal import Seal, canonical_fields
-from .verdict import Check, Outcome, Verdict, error_from, error_verdict
-from .verify import untrusted_registry, validity_check, verify_document
+from verifier.core.errors import InvalidSeal
+from verifier.core.fields import fields_sha256
+from verifier.core.kinds import kind_name
+from verifier.core.merkle import NO_FIELDS, verify_proof
+from verifier.core.seal import Seal, canonical_fields
+from verifier.core.verdict import Check, Outcome, Verdict, error_from, error_verdict
+from verifier.verify import untrusted_registry, validity_check, verify_document
 
 if TYPE_CHECKING:
-    from .service import Verifier
+    from verifier.service import Verifier
 
 
 def _date(ts: int) -> str:

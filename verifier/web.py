@@ -19,11 +19,11 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import limits
-from .config import rpc_url, trust_anchors
-from .errors import ConfigurationError, LimitExceeded, SceauError
-from .service import Verifier
-from .verdict import error_verdict
+from verifier import limits
+from verifier.config import rpc_url, trust_anchors
+from verifier.core.errors import ConfigurationError, LimitExceeded, SceauError
+from verifier.core.verdict import error_verdict
+from verifier.service import Verifier
 
 bp = Blueprint("verify", __name__)
 
@@ -89,8 +89,8 @@ def verify() -> ResponseReturnValue:
 def _verify_digest() -> ResponseReturnValue:
     """JSON ``{"sha256": "…", "receipt": {…}}``: verify by fingerprint, the document never leaving
     the verifier's machine (and no upload to parse)."""
-    from .errors import InvalidReceipt
-    from .receipt import MAX_RECEIPT_BYTES, Receipt, parse_json
+    from verifier.core.errors import InvalidReceipt
+    from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt, parse_json
 
     if (flask_request.content_length or 0) > 2 * MAX_RECEIPT_BYTES:
         return jsonify(error_verdict("the request is larger than a receipt can be").to_dict()), 413
@@ -119,8 +119,8 @@ def verify_bulk() -> ResponseReturnValue:
     """Multipart: documents as ``file`` (repeatable) with their receipts as ``receipt`` (repeatable,
     named NAME.receipt.json), or one ZIP as ``archive``. ``?format=json|csv|html``. One bad document
     is that document's line; 413 (bound named in ``limit``) when the request as a whole is too much."""
-    from . import bulk
-    from .errors import DocumentError
+    from verifier import bulk
+    from verifier.core.errors import DocumentError
 
     fmt = flask_request.args.get("format", "json")
     if fmt not in ("json", "csv", "html"):

@@ -1,0 +1,205 @@
+"""Deploying the registry, idempotently, and the record that says where it is."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.contract import Contract
+
+from certifier.chain.transactions import Sender
+from certifier.config import DEV_CHAIN_ID, DEV_ROOT_KEY, DEV_ROOT_NAME, home, rpc_url
+from certifier.settings import Settings
+from verifier.artifacts import load_artifact, registry_abi
+from verifier.config import ANCHORS_FILE
+from verifier.core.anchors import TrustAnchor, TrustAnchors
+from verifier.core.errors import ChainUnreachable, ConfigurationError, NotDeployed, SceauError, WrongChain
+
+
+@dataclass(frozen=True)
+class Deployment:
+    chain_id: int
+    registry: str
+    transaction_hash: str
+    block_number: int
+    root_authority: str
+    rpc_url: str
+    #: 0x hex of the chain's block 0 hash: with chain_id, names the chain (dev chains share an id).
+    genesis_hash: str
+    #: The registry this one succeeds (`sceau deploy --predecessor`), None for the first.
+    predecessor: str | None
+    #: The root authority's display name, as given to the registry's constructor.
+    root_name: str
+
+    @classmethod
+    def path(cls, base: Path | None = None) -> Path:
+        return (base or home()) / "deployment.json"
+
+    @classmethod
+    def load(cls, base: Path | None = None) -> Deployment:
+        path = cls.path(base)
+        if not path.exists():
+            raise NotDeployed(f"no deployment record at {path}: run `sceau deploy` first")
+        data = json.loads(path.read_text())
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or set(data) != names:
+            raise NotDeployed(f"the deployment record {path} is not one this version writes: run `sceau deploy`")
+        return cls(**data)
+
+    def save(self, base: Path | None = None) -> None:
+        path = self.path(base)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
+
+
+def connect(url: str | None = None) -> Web3:
+    url = url or rpc_url()
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - fail early with a clear message
+    except OSError:
+        raise ChainUnreachable(f"cannot reach the chain at {url}: start it with `sceau chain up`") from None
+    return w3
+
+
+def root_account(chain_id: int) -> LocalAccount:
+    """The root authority's key: ``SCEAU_ROOT_KEY``, or anvil's first dev account on the dev chain."""
+    key = os.environ.get("SCEAU_ROOT_KEY") or (DEV_ROOT_KEY if chain_id == DEV_CHAIN_ID else None)
+    if key:
+        account: LocalAccount = Account.from_key(key)
+        return account
+    raise ConfigurationError(
+        f"chain {chain_id} is not the local dev chain: set SCEAU_ROOT_KEY to the root authority's key"
+    )
+
+
+def registry_contract(w3: Web3, address: str) -> Contract:
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=registry_abi())
+
+
+def _deployed_here(w3: Web3, address: str) -> bool:
+    """Whether `address` holds this version's registry: its code, immutables (the predecessor) aside."""
+    code = bytearray(w3.eth.get_code(Web3.to_checksum_address(address)))
+    artifact = load_artifact()
+    for refs in artifact["immutableReferences"].values():
+        for ref in refs:
+            start, length = int(ref["start"]), int(ref["length"])
+            code[start : start + length] = bytes(len(code[start : start + length]))
+    return bool(code.hex() == artifact["deployedBytecode"][2:])
+
+
+def current(w3: Web3, base: Path | None = None) -> Deployment:
+    """The deployment the record names, checked against the chain the endpoint serves."""
+    record = Deployment.load(base)
+    chain_id = w3.eth.chain_id
+    if chain_id != record.chain_id:
+        raise WrongChain(
+            f"the endpoint serves chain {chain_id}, but the deployment record is for chain {record.chain_id}"
+        )
+    if not _deployed_here(w3, record.registry):
+        raise NotDeployed(
+            f"the registry {record.registry} is gone from chain {chain_id} (chain reset?): run `sceau deploy`"
+        )
+    return record
+
+
+def deploy(
+    w3: Web3,
+    base: Path | None = None,
+    root_name: str = DEV_ROOT_NAME,
+    *,
+    predecessor: str | None = None,
+    admin_delay: int | None = None,
+) -> tuple[Deployment, bool]:
+    """Deploy unless the recorded registry is already on this chain. Returns (deployment, created).
+
+    With `predecessor`, always deploy: a successor of the registry at that address (which must be a
+    registry on this chain), replacing the record. `admin_delay` is the delay in seconds of a
+    transfer of the root role (default: the ``SCEAU_ADMIN_DELAY`` setting, or 0 on the dev chain
+    and 2 days elsewhere)."""
+    chain_id = w3.eth.chain_id
+    if predecessor is None:
+        try:
+            record = Deployment.load(base)
+            if record.chain_id == chain_id and _deployed_here(w3, record.registry):
+                write_trust_anchors(record, base)
+                return record, False
+        except NotDeployed:
+            pass
+    else:
+        if not Web3.is_address(predecessor):
+            raise ConfigurationError(f"--predecessor {predecessor!r} is not an address")
+        predecessor = Web3.to_checksum_address(predecessor)
+        if not bytes(w3.eth.get_code(predecessor)):  # an older registry has other code: only ask for some
+            raise NotDeployed(f"no registry at {predecessor} on chain {chain_id} to succeed")
+    if admin_delay is None:
+        admin_delay = Settings.from_env().admin_delay_for(chain_id)
+    root = root_account(chain_id)
+    artifact = load_artifact()
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    genesis_hash = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
+    sent = Sender(w3, registry_contract(w3, "0x" + "00" * 20), root).send(
+        factory.constructor(admin_delay, root.address, root_name, predecessor or "0x" + "00" * 20),
+        "deploying the registry" + (f" succeeding {predecessor}" if predecessor else ""),
+    )
+    address = sent.receipt["contractAddress"]
+    record = Deployment(
+        chain_id=chain_id,
+        registry=address,
+        transaction_hash="0x" + sent.transaction_hash.hex(),
+        block_number=sent.block_number,
+        root_authority=root.address,
+        rpc_url=str(getattr(w3.provider, "endpoint_uri", "")),
+        genesis_hash=genesis_hash,
+        predecessor=predecessor,
+        root_name=root_name,
+    )
+    record.save(base)
+    write_trust_anchors(record, base)
+    return record, True
+
+
+def trust_anchor(record: Deployment) -> TrustAnchor:
+    """The trust anchor a verifier needs for this deployment."""
+    return TrustAnchor(
+        name=record.root_name,
+        chain_id=record.chain_id,
+        genesis_hash=bytes.fromhex(record.genesis_hash[2:]),
+        registry=Web3.to_checksum_address(record.registry),
+        root_authority=Web3.to_checksum_address(record.root_authority),
+        predecessor=record.predecessor,
+    )
+
+
+def write_trust_anchors(record: Deployment, base: Path | None = None) -> Path:
+    """``$SCEAU_HOME/trust-anchors.json``: this deployment's anchor, so that the local verifier
+    trusts the registry `sceau deploy` made and nothing else. A successor keeps its predecessors'
+    anchors (same chain), so that their receipts keep verifying."""
+    path = (base or home()) / ANCHORS_FILE
+    anchors = [trust_anchor(record)]
+    if record.predecessor and path.is_file():
+        try:
+            held = TrustAnchors.load(path)
+        except SceauError:
+            held = None
+        if held is not None:
+            anchors += [
+                a
+                for a in held
+                if a.registry != anchors[0].registry
+                and a.chain_id == record.chain_id
+                and a.genesis_hash == anchors[0].genesis_hash
+            ]
+    text = TrustAnchors(tuple(anchors), str(path)).to_json()
+    if path.is_file() and path.read_text() == text:
+        return path
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return path

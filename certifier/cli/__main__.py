@@ -1,0 +1,3 @@
+from certifier.cli.commands import main
+
+main()

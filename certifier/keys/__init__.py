@@ -1,0 +1,1 @@
+"""Key custody: encrypted keystores, per-issuer secrets, PKCS#11 (HSM) keys, credential keys."""

@@ -1,0 +1,216 @@
+"""Key custody: the anchoring worker signs for every issuer it holds, each with its own secret.
+
+Where an issuer's key is, and what opens it, in this order:
+(1) an HSM (PKCS#11): the issuer's record names the token and the key's label; the PIN comes from
+    ``secrets.toml`` (``[issuers."NAME"] pin``, else ``[hsm] pin``) or ``SCEAU_PKCS11_PIN``;
+(2) an encrypted keystore, opened by ``[issuers."NAME"] passphrase`` in ``$SCEAU_HOME/secrets.toml``;
+(3) the same keystore opened by ``SCEAU_KEY_PASSPHRASE`` (one passphrase for every issuer: the old way).
+
+``secrets.toml`` must be readable by its owner only (mode 0600): a file others can read is refused.
+Only the worker process reads secrets; `sceau serve` keeps them out of the web processes that parse
+uploads (see server.py), and certified copies use the seal the worker signed (certified_copies.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from eth_account.datastructures import SignedTransaction
+from eth_account.signers.local import LocalAccount
+
+from certifier.config import home
+from certifier.keys import keystore
+from verifier.core.errors import ConfigurationError, InvalidFields
+from verifier.core.receipt import Receipt
+from verifier.core.seal import Seal
+
+SECRETS_FILE = "secrets.toml"
+SECRET_ENV = ("SCEAU_KEY_PASSPHRASE", "SCEAU_PKCS11_PIN")  # never in the web processes' environment
+DEFAULT_PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+class KeyLocked(ConfigurationError):
+    """An issuer's key cannot be opened: no secret for it, a wrong one, or its HSM refuses."""
+
+
+class Signer(Protocol):
+    """What the worker needs of an issuer's key: its address, transactions and seals signed."""
+
+    @property
+    def address(self) -> str: ...
+
+    def sign_transaction(self, tx: dict[str, Any]) -> SignedTransaction: ...
+
+    def seal(self, receipt: Receipt, fields: dict[str, str], anchored_at: int) -> str: ...
+
+
+def unsigned_seal(receipt: Receipt, fields: dict[str, str], anchored_at: int) -> Seal:
+    """`verifier.core.seal.make_seal` without the signature (an HSM signs it)."""
+    from verifier.core.fields import fields_sha256
+
+    if fields_sha256(fields) != receipt.document.fields_sha256:
+        raise InvalidFields("these displayed fields are not the ones anchored with the document")
+    r = receipt
+    return Seal(r.chain_id, r.registry, r.anchor.root, anchored_at, r.document, r.proof, fields)
+
+
+@dataclass(frozen=True)
+class LocalSigner:
+    """A key decrypted from its keystore, held in the worker's memory only."""
+
+    account: LocalAccount
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def sign_transaction(self, tx: dict[str, Any]) -> SignedTransaction:
+        signed: SignedTransaction = self.account.sign_transaction(tx)
+        return signed
+
+    def seal(self, receipt: Receipt, fields: dict[str, str], anchored_at: int) -> str:
+        return unsigned_seal(receipt, fields, anchored_at).signed(self.account.key).encode()
+
+
+# ---------------------------------------------------------------- secrets.toml
+
+
+def secrets_path(base: Path | None = None) -> Path:
+    return (base or home()) / SECRETS_FILE
+
+
+def read_secrets(base: Path | None = None) -> dict[str, Any]:
+    """The secrets file, or {} when there is none. Refused unless only its owner can read it."""
+    path = secrets_path(base)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return {}
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyLocked(f"{path} can be read by others (mode {stat.S_IMODE(info.st_mode):o}): run `chmod 600 {path}`")
+    if info.st_uid != os.getuid():
+        raise KeyLocked(f"{path} belongs to another user: the service's own user must own it")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise KeyLocked(f"{path} is not valid TOML: {exc}") from None
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _dump(data: dict[str, Any]) -> str:
+    """TOML for the two levels of string tables that secrets.toml holds."""
+    lines: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, str):
+            lines.append(f"{key} = {_toml_str(value)}")
+    for table, body in data.items():
+        if not isinstance(body, dict):
+            continue
+        plain = {k: v for k, v in body.items() if isinstance(v, str)}
+        if plain:
+            lines += ["", f"[{table}]"] + [f"{_toml_str(k)} = {_toml_str(v)}" for k, v in plain.items()]
+        for name, sub in body.items():
+            if isinstance(sub, dict):
+                lines += ["", f"[{table}.{_toml_str(name)}]"]
+                lines += [f"{_toml_str(k)} = {_toml_str(str(v))}" for k, v in sub.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def store_secret(issuer: str, key: str, value: str, base: Path | None = None) -> Path:
+    """Record `key` (passphrase or pin) for `issuer` in secrets.toml, written 0600 and atomically."""
+    data = read_secrets(base)
+    data.setdefault("issuers", {}).setdefault(issuer, {})[key] = value
+    path = secrets_path(base)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(_dump(data))
+    tmp.replace(path)
+    return path
+
+
+# ---------------------------------------------------------------- custody
+
+
+class Custody:
+    """Signers for the issuers whose keys are here, opened once and kept in this process.
+
+    A failure is remembered with what it was tried with (the secrets file's state, the
+    environment): the same failure is not retried, and never spends an scrypt derivation again,
+    until one of them changes."""
+
+    def __init__(self, base: Path | None = None, environ: dict[str, str] | None = None) -> None:
+        self.base = base
+        self._environ = environ if environ is not None else os.environ
+        self._signers: dict[str, Signer] = {}
+        self._failed: dict[str, tuple[Any, KeyLocked]] = {}
+        self._lock = threading.Lock()
+
+    def _fingerprint(self) -> Any:
+        try:
+            info = secrets_path(self.base).stat()
+            file_state: Any = (info.st_mtime_ns, info.st_size, info.st_mode)
+        except FileNotFoundError:
+            file_state = None
+        return file_state, tuple(self._environ.get(k) for k in SECRET_ENV)
+
+    def signer(self, issuer: str) -> Signer:
+        with self._lock:
+            if issuer in self._signers:
+                return self._signers[issuer]
+            fingerprint = self._fingerprint()
+            failed = self._failed.get(issuer)
+            if failed is not None and failed[0] == fingerprint:
+                raise failed[1]
+            try:
+                signer = self._open(issuer)
+            except KeyLocked as exc:
+                self._failed[issuer] = (fingerprint, exc)
+                raise
+            self._failed.pop(issuer, None)
+            self._signers[issuer] = signer
+            return signer
+
+    def _open(self, issuer: str) -> Signer:
+        record = keystore.load(issuer, self.base)
+        secrets = read_secrets(self.base)
+        own: dict[str, Any] = secrets.get("issuers", {}).get(record.name, {})
+        where = secrets_path(self.base)
+        if record.hsm is not None:
+            hsm: dict[str, Any] = secrets.get("hsm", {})
+            pin = own.get("pin") or hsm.get("pin") or self._environ.get("SCEAU_PKCS11_PIN")
+            if not pin:
+                raise KeyLocked(
+                    f"issuer {record.name!r} signs with an HSM key and no PIN is given: add "
+                    f'[issuers."{record.name}"] pin = "…" to {where} (mode 0600), or set SCEAU_PKCS11_PIN'
+                )
+            from certifier.keys.hsm import open_signer
+
+            return open_signer(record, str(pin), str(hsm.get("module") or record.hsm.get("module") or ""))
+        passphrase = own.get("passphrase")
+        source = f"{where}"
+        if not passphrase:
+            passphrase, source = self._environ.get("SCEAU_KEY_PASSPHRASE"), "SCEAU_KEY_PASSPHRASE"
+        if not passphrase:
+            raise KeyLocked(
+                f'no passphrase for issuer {record.name!r}: add [issuers."{record.name}"] passphrase = "…" '
+                f"to {where} (mode 0600)"
+            )
+        try:
+            return LocalSigner(record.unlock(str(passphrase)))
+        except keystore.WrongPassphrase:
+            raise KeyLocked(
+                f"wrong passphrase for issuer {record.name!r} (from {source}): put its own passphrase in {where} "
+                f'as [issuers."{record.name}"] passphrase = "…"'
+            ) from None

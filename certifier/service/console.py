@@ -1,0 +1,340 @@
+"""The issuer console: a registrar logs in with an API token and, in the browser, submits a roster
+with its PDFs (with a progress bar), follows batches, revokes a document (after a confirmation
+step), and downloads receipts and certified PDFs. Forms work without JavaScript.
+
+Defences, each against a named attack:
+- CSRF: every state-changing form (login and logout included) carries Flask-WTF's signed,
+  session-bound token, checked before any console POST; a maintained library rather than our own
+  token, for its signing, expiry and HTTPS Referer check.
+- Session theft and logout: the signed cookie holds only a session id; the session lives in the
+  database (`ConsoleSession`) and ends on logout, after 12 hours, after 2 idle hours, or when the
+  token is revoked, so a copied cookie stops working.
+- Clickjacking and injection: a Content-Security-Policy allowing only this origin's scripts and
+  styles, ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``.
+- Cookies over plain HTTP: ``Secure`` whenever the request came over HTTPS (directly, or through
+  proxies trusted with ``SCEAU_PROXIES``), ``HttpOnly`` and ``SameSite=Lax`` always.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import select
+
+from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
+from certifier.service.context import ServiceContext
+from certifier.service.validation import Invalid
+from certifier.store.db import Batch, ConsoleSession, Document, Token
+from certifier.store.documents import Conflict, queue_revocations, receipts_for_batch
+from verifier.chain import Reason
+from verifier.core.kinds import kind_name
+
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/console",
+)
+csrf = CSRFProtect()
+
+#: A console session ends this long after login, or after this long without a request.
+MAX_AGE = 12 * 3600
+IDLE = 2 * 3600
+#: seen_at is written at most this often (not on every page view).
+TOUCH_EVERY = 60
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+REASONS = [r.slug for r in Reason if r is not Reason.NONE]
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure whenever the request is HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    app: Flask = state.app
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # only the console's forms: the API uses bearer tokens
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", MAX_AGE)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = SessionInterface()
+    csrf.init_app(app)
+
+
+def ctx() -> ServiceContext:
+    context: ServiceContext = current_app.extensions["sceau"]
+    return context
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method == "POST":
+        csrf.protect()
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_failed(exc: CSRFError) -> ResponseReturnValue:
+    return render_template("console/expired.html", reason=exc.description), 400
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if response.mimetype == "text/html" or "Content-Disposition" in response.headers:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def _inject() -> dict[str, Any]:
+    return {"kind_name": kind_name, "when": _when}
+
+
+def _when(ts: float | None) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
+
+
+def logged_in(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
+    """Give the view the session's token (g.token) and a database session (g.session), or send
+    the browser to the login page when its console session has ended."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        sid = session.get("sid")
+        with ctx().sessions() as s:
+            row = s.get(ConsoleSession, sid) if isinstance(sid, str) else None
+            token = s.get(Token, row.token_id) if row is not None else None
+            clock = time.time()
+            if (
+                row is None
+                or token is None
+                or row.ended_at is not None
+                or token.revoked_at is not None
+                or clock > row.created_at + MAX_AGE
+                or clock > row.seen_at + IDLE
+            ):
+                if row is not None and row.ended_at is None:
+                    row.ended_at = clock
+                    s.commit()
+                session.clear()
+                return redirect(url_for("console.login"))
+            if clock > row.seen_at + TOUCH_EVERY:
+                row.seen_at = clock
+                s.commit()
+            g.session, g.token = s, token
+            return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    error = None
+    if request.method == "POST":
+        with ctx().sessions() as s:
+            try:
+                token = authenticate(s, "Bearer " + request.form.get("token", "").strip())
+                require_scope(token, "read")
+            except (Unauthorized, Forbidden) as exc:
+                error = str(exc)
+            else:
+                row = ConsoleSession(id=secrets.token_urlsafe(32), token_id=token.id)
+                s.add(row)
+                s.commit()
+                session.clear()  # a new session, never one an attacker planted
+                session["sid"] = row.id
+                return redirect(url_for("console.home"))
+    return render_template("console/login.html", error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with ctx().sessions() as s:
+            row = s.get(ConsoleSession, sid)
+            if row is not None and row.ended_at is None:
+                row.ended_at = time.time()
+                s.commit()
+    session.clear()
+    return redirect(url_for("console.login"))
+
+
+@bp.get("/")
+@logged_in
+def home() -> ResponseReturnValue:
+    s = g.session
+    batches = list(
+        s.scalars(select(Batch).where(Batch.issuer == g.token.issuer).order_by(Batch.created_at.desc()).limit(50))
+    )
+    docs = list(
+        s.scalars(
+            select(Document).where(Document.issuer == g.token.issuer).order_by(Document.created_at.desc()).limit(200)
+        )
+    )
+    return render_template(
+        "console/home.html",
+        issuer=g.token.issuer,
+        batches=batches,
+        docs=docs,
+        reasons=REASONS,
+        scopes=g.token.scopes.split(","),
+    )
+
+
+@bp.post("/rosters")
+@logged_in
+def roster() -> ResponseReturnValue:
+    """Issue a cohort through the same operation as the API's /rosters, as the session's token."""
+    from certifier.service.api import batch_json, document_json, issuer_record
+    from certifier.service.rosters import issue_roster
+
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if "issue" not in g.token.scopes.split(","):
+        message = "this token lacks the 'issue' scope"
+        if wants_json:
+            return jsonify({"error": message}), 403
+        flash(message, "error")
+        return redirect(url_for("console.home"))
+    try:
+        batch, docs = issue_roster(
+            g.session,
+            g.token.issuer,
+            issuer_record(g.token).kinds,
+            kind=request.form.get("kind"),
+            valid_until=request.form.get("validUntil"),
+            roster=request.files["roster"].stream if "roster" in request.files else None,
+            archive=request.files["archive"].stream if "archive" in request.files else None,
+            storage=ctx().storage,
+            actor=f"console:{g.token.id}",
+        )
+    except Invalid as exc:
+        if wants_json:
+            return jsonify({"error": f"{len(exc.problems)} problem(s) in the roster", "problems": exc.problems}), (
+                exc.status
+            )
+        flash("; ".join(exc.problems), "error")
+        return redirect(url_for("console.home"))
+    except Conflict as exc:
+        if wants_json:
+            return jsonify({"error": str(exc)}), 409
+        flash(str(exc), "error")
+        return redirect(url_for("console.home"))
+    if wants_json:
+        return jsonify({"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}), 202
+    flash(f"{batch.document_count} documents accepted as one batch", "ok")
+    return redirect(url_for("console.home"))
+
+
+def _revocable(doc_id: str) -> Document:
+    doc: Document | None = g.session.get(Document, doc_id)
+    if doc is None or doc.issuer != g.token.issuer:
+        abort(404)
+    return doc
+
+
+@bp.get("/documents/<doc_id>/revoke")
+@logged_in
+def confirm_revoke(doc_id: str) -> ResponseReturnValue:
+    """The confirmation step: what will be revoked, why, and that it cannot be undone."""
+    doc = _revocable(doc_id)
+    reason = request.args.get("reason", "")
+    if reason not in REASONS:
+        flash(f"choose a reason to revoke {doc.filename or doc.id}", "error")
+        return redirect(url_for("console.home"))
+    return render_template("console/revoke.html", issuer=g.token.issuer, doc=doc, reason=reason)
+
+
+@bp.post("/documents/<doc_id>/revoke")
+@logged_in
+def revoke(doc_id: str) -> ResponseReturnValue:
+    doc = _revocable(doc_id)
+    if "revoke" not in g.token.scopes.split(","):
+        flash("this token lacks the 'revoke' scope", "error")
+        return redirect(url_for("console.home"))
+    reason_slug = request.form.get("reason", "")
+    if reason_slug not in REASONS:
+        flash(f"choose a reason to revoke {doc.filename or doc.id}", "error")
+        return redirect(url_for("console.home"))
+    if request.form.get("confirm") != "yes":
+        return redirect(url_for("console.confirm_revoke", doc_id=doc.id, reason=reason_slug))
+    try:
+        reason = Reason.from_slug(reason_slug)
+        queue_revocations(g.session, g.token.issuer, [doc], reason, None, actor=f"console:{g.token.id}")
+        g.session.commit()
+        flash(f"revocation of {doc.filename or doc.id} queued ({reason.slug})", "ok")
+    except (ValueError, Conflict) as exc:
+        g.session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("console.home"))
+
+
+@bp.get("/documents/<doc_id>/receipt")
+@logged_in
+def receipt(doc_id: str) -> ResponseReturnValue:
+    doc = g.session.get(Document, doc_id)
+    if doc is None or doc.issuer != g.token.issuer or doc.status != "confirmed":
+        abort(404)
+    from certifier.keys.keystore import load
+
+    batch = g.session.get(Batch, doc.batch_id)
+    text = receipts_for_batch(g.session, batch, ctx().deployment, load(doc.issuer).address)[doc.id].to_json()
+    name = (doc.filename or doc.id) + ".receipt.json"
+    return Response(
+        text, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.get("/documents/<doc_id>/certified.pdf")
+@logged_in
+def certified(doc_id: str) -> ResponseReturnValue:
+    from certifier.service.certified_copies import certified_copy
+
+    doc = g.session.get(Document, doc_id)
+    if doc is None or doc.issuer != g.token.issuer:
+        abort(404)
+    try:
+        data = certified_copy(ctx(), g.session, doc)
+    except Conflict as exc:
+        abort(409, str(exc))
+    stem = (doc.filename or doc.id).removesuffix(".pdf")
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.certified.pdf"'},
+    )

@@ -1,0 +1,45 @@
+"""Production serving with gunicorn (the Flask dev server only with --debug)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self.application
+
+
+def serve(app: Flask, host: str, port: int, workers: int = 2, debug: bool = False) -> None:
+    if debug:
+        app.run(host=host, port=port, debug=True)
+        return
+    _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60}).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m certifier.service.server HOST PORT WORKERS [--debug]``: the web half of `sceau serve`,
+    run by the supervisor in a process whose environment holds no key secret."""
+    from certifier.service.app import create_app
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    host, port, workers = [a for a in args if a != "--debug"]
+    serve(create_app(), host, int(port), workers=int(workers), debug=debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The issuer service's database: models, migrations (Alembic), documents and stored uploads."""

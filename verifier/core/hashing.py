@@ -1,0 +1,51 @@
+"""Fingerprints: SHA-256 of documents (streamed) and keccak-256 for the Merkle tree."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import IO
+
+from eth_hash.auto import keccak as _keccak
+
+from verifier.core.errors import DocumentError
+
+CHUNK = 1 << 20  # 1 MiB: constant memory whatever the document's size
+
+
+def keccak256(data: bytes) -> bytes:
+    return _keccak(data)
+
+
+def sha256_stream(stream: IO[bytes]) -> tuple[bytes, int]:
+    """SHA-256 of everything left in `stream`, read in chunks, and the number of bytes read."""
+    digest = hashlib.sha256()
+    size = 0
+    while chunk := stream.read(CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+    return digest.digest(), size
+
+
+def sha256_file(path: str | Path) -> bytes:
+    """SHA-256 of a document on disk. Refuses what cannot be a document: a missing file, a
+    directory, an empty file."""
+    p = Path(path)
+    if not p.exists():
+        raise DocumentError(f"{p}: no such file")
+    if p.is_dir():
+        raise DocumentError(f"{p}: is a directory, not a document")
+    try:
+        with p.open("rb") as f:
+            digest, size = sha256_stream(f)
+    except PermissionError as exc:
+        raise DocumentError(f"{p}: cannot be read ({exc.strerror})") from exc
+    if size == 0:
+        raise DocumentError(f"{p}: the file is empty")
+    return digest
+
+
+def sha256_bytes(data: bytes) -> bytes:
+    if not data:
+        raise DocumentError("the document is empty")
+    return hashlib.sha256(data).digest()
