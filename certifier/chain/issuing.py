@@ -85,6 +85,21 @@ def anchor_batch(w3: Web3, deployment: Deployment, account: LocalAccount, batch:
     return Sender(w3, contract, account).send(call, f"anchoring a batch of {len(batch.leaves)} documents")
 
 
+def anchor_with_receipts(
+    w3: Web3, deployment: Deployment, account: LocalAccount, batch: MerkleBatch
+) -> tuple[Sent, list[Receipt]]:
+    """Anchor the batch, and every leaf's receipt (its proof, and where and by whom it was anchored)."""
+    sent = anchor_batch(w3, deployment, account, batch)
+    return sent, batch.receipts(
+        chain_id=deployment.chain_id,
+        registry=deployment.registry,
+        transaction_hash=sent.transaction_hash,
+        block_number=sent.block_number,
+        block_hash=sent.block_hash,
+        issuer_key=account.address,
+    )
+
+
 def write_receipt(path: Path, receipt: Receipt) -> None:
     write_receipts([(path, receipt)])
 
@@ -131,15 +146,7 @@ def issue_files(
         out_dir.mkdir(parents=True, exist_ok=True)
     digests = fingerprint_all(paths, progress) if digests is None else digests
     batch = MerkleBatch.build(digests, kind, valid_from, valid_until, fields=fields)
-    sent = anchor_batch(w3, deployment, account, batch)
-    receipts = batch.receipts(
-        chain_id=deployment.chain_id,
-        registry=deployment.registry,
-        transaction_hash=sent.transaction_hash,
-        block_number=sent.block_number,
-        block_hash=sent.block_hash,
-        issuer_key=account.address,
-    )
+    sent, receipts = anchor_with_receipts(w3, deployment, account, batch)
     written = [(receipt_path(path, out_dir), receipt) for path, receipt in zip(paths, receipts, strict=True)]
     write_receipts(written)
     return Issued(written, sent, batch)

@@ -1,5 +1,5 @@
 """``sceau credential issue|verify|revoke|status-list``: documents as Verifiable Credentials
-(CREDENTIAL.md). Registered in cli.py; the shared helpers are imported when a command runs."""
+(CREDENTIAL.md). Registered in commands.py."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from certifier.cli.options import emit, parse_fields, validity
+from certifier.cli.resources import ask_passphrase, chain_w3, default_rpc_url
 from verifier.chain import Reason
 from verifier.core.kinds import KINDS, kind_code
 
@@ -25,11 +27,10 @@ def status_base_url() -> str:
 def _open_issuer(name: str) -> tuple[Any, Any, str]:
     """The issuer's record, its unlocked account and the passphrase (asked once: it also opens the
     credential key)."""
-    from certifier.cli.commands import _passphrase
     from certifier.keys.keystore import load
 
     record = load(name)
-    passphrase = _passphrase()
+    passphrase = ask_passphrase()
     return record, record.unlock(passphrase), passphrase
 
 
@@ -61,15 +62,14 @@ def credential_issue(
 ) -> None:
     """Anchor FILES with one credential each, in one batch: FILE.receipt.json, FILE.credential.json."""
     from certifier.chain.deployment import current
-    from certifier.cli.commands import _emit, _parse_fields, _validity, _w3
     from certifier.credentials.issuing import issue_with_credentials
 
-    displayed = _parse_fields(fields)
+    displayed = parse_fields(fields)
     if displayed and len(files) != 1:
         raise click.BadParameter("fields describe one document: give one FILE", param_hint="--field")
-    start, until = _validity(valid_from, valid_until)
+    start, until = validity(valid_from, valid_until)
     record, account, passphrase = _open_issuer(issuer_name)
-    w3 = _w3()
+    w3 = chain_w3()
     issued = issue_with_credentials(
         w3,
         current(w3),
@@ -86,7 +86,7 @@ def credential_issue(
     )
     rows = [{"document": str(i.document), "credential": str(i.credential_path)} for i in issued.items]
     tx = "0x" + issued.sent.transaction_hash.hex()
-    _emit(
+    emit(
         as_json,
         {"transactionHash": tx, "blockNumber": issued.sent.block_number, "issued": rows},
         f"anchored {len(rows)} document(s) and their credentials (tx {tx})\n"
@@ -101,7 +101,6 @@ def credential_issue(
 @click.option("--json", "as_json", is_flag=True)
 def credential_verify(file: Path, anchors_path: Path | None, rpc_url_opt: str | None, as_json: bool) -> None:
     """Verify a credential alone (its receipt is inside it); exit codes as `sceau verify`."""
-    from certifier.cli.commands import _default_rpc_url
     from verifier.cli import render
     from verifier.config import trust_anchors
     from verifier.core.errors import SceauError
@@ -109,7 +108,7 @@ def credential_verify(file: Path, anchors_path: Path | None, rpc_url_opt: str | 
     from verifier.service import Verifier
 
     try:
-        verifier = Verifier(trust_anchors(anchors_path), rpc_url_opt or _default_rpc_url())
+        verifier = Verifier(trust_anchors(anchors_path), rpc_url_opt or default_rpc_url())
     except SceauError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(4)
@@ -130,7 +129,6 @@ def credential_revoke(issuer_name: str, reason: str, items: tuple[Path, ...]) ->
     """Revoke documents and their credentials together (FILE or FILE.credential.json), then
     publish the status lists again."""
     from certifier.chain.deployment import current
-    from certifier.cli.commands import _w3
     from certifier.credentials.issuing import credential_path, publish_status_lists, revoke_with_credentials
     from certifier.keys.credential_keys import load_or_create
 
@@ -139,7 +137,7 @@ def credential_revoke(issuer_name: str, reason: str, items: tuple[Path, ...]) ->
     if missing:
         raise click.BadParameter(f"no credential: {', '.join(missing)}")
     record, account, passphrase = _open_issuer(issuer_name)
-    w3 = _w3()
+    w3 = chain_w3()
     deployment = current(w3)
     done = revoke_with_credentials(w3, deployment, account, [p.read_bytes() for p in paths], Reason.from_slug(reason))
     key, _ = load_or_create(record.name, passphrase)
@@ -153,13 +151,12 @@ def credential_revoke(issuer_name: str, reason: str, items: tuple[Path, ...]) ->
 def credential_status_list(issuer_name: str) -> None:
     """Rebuild the issuer's status lists from the chain, sign and publish them."""
     from certifier.chain.deployment import current
-    from certifier.cli.commands import _passphrase, _w3
     from certifier.credentials.issuing import publish_status_lists
     from certifier.keys.credential_keys import load_or_create
     from certifier.keys.keystore import load
 
     record = load(issuer_name)
-    key, _ = load_or_create(record.name, _passphrase())
-    w3 = _w3()
+    key, _ = load_or_create(record.name, ask_passphrase())
+    w3 = chain_w3()
     for path in publish_status_lists(w3, current(w3), record, key):
         click.echo(str(path))

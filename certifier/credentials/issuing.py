@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from certifier.chain.deployment import Deployment, registry_contract, root_account
-from certifier.chain.issuing import anchor_batch, check_files, fingerprint_all, receipt_path, write_receipts
+from certifier.chain.issuing import anchor_with_receipts, check_files, fingerprint_all, receipt_path, write_receipts
 from certifier.chain.merkle_batch import MerkleBatch
 from certifier.chain.revoking import Revoked, bitmap
 from certifier.chain.transactions import Sender, Sent
@@ -228,15 +228,7 @@ def issue_with_credentials(
         leaf_digests += [digest, credential_sha256(credential)]
         leaf_fields += [bound, bound]
     batch = MerkleBatch.build(leaf_digests, kind, valid_from, valid_until, fields=leaf_fields)
-    sent = anchor_batch(w3, deployment, account, batch)
-    receipts = batch.receipts(
-        chain_id=deployment.chain_id,
-        registry=deployment.registry,
-        transaction_hash=sent.transaction_hash,
-        block_number=sent.block_number,
-        block_hash=sent.block_hash,
-        issuer_key=account.address,
-    )
+    sent, receipts = anchor_with_receipts(w3, deployment, account, batch)
     written: list[tuple[Path, Receipt]] = []
     items = []
     for i, (path, credential, slot) in enumerate(zip(paths, credentials, slots, strict=True)):

@@ -15,6 +15,7 @@ from web3 import Web3
 
 from certifier.service.context import ServiceContext
 from certifier.store.db import Batch, Document, IssuerState, Revocation, WorkerBeat, now
+from certifier.store.states import IN_FLIGHT, DocumentStatus
 from verifier.core.errors import SceauError
 
 #: A worker not seen for this long is taken for dead (a pass may wait on a slow RPC for 30 s).
@@ -22,7 +23,6 @@ WORKER_STALE_SECONDS = 60.0
 #: A batch in flight for this long, or a document pending this long past its batching delay, is
 #: stuck: 12 confirmations take about 2.5 minutes on Ethereum.
 STUCK_SECONDS = 600.0
-IN_FLIGHT = ("built", "signed", "sent", "mined")
 
 
 def chain_health(rpc_url: str, timeout: float = 3.0) -> dict[str, Any]:
@@ -46,14 +46,14 @@ def store_health(ctx: ServiceContext) -> tuple[dict[str, Any], dict[str, Any]]:
     with ctx.sessions() as s:
         beats = list(s.scalars(select(WorkerBeat).where(WorkerBeat.seen_at >= t - WORKER_STALE_SECONDS)))
         pending, oldest = s.execute(
-            select(func.count(), func.min(Document.created_at)).where(Document.status == "pending")
+            select(func.count(), func.min(Document.created_at)).where(Document.status == DocumentStatus.pending)
         ).one()
         in_flight, oldest_job = s.execute(
             select(func.count(), func.min(Batch.created_at)).where(Batch.status.in_(IN_FLIGHT))
         ).one()
         revocations = s.scalar(select(func.count()).where(Revocation.status.in_(IN_FLIGHT))) or 0
         held = list(s.scalars(select(IssuerState).order_by(IssuerState.since)))
-        failed = s.scalar(select(func.count()).where(Document.status == "failed")) or 0
+        failed = s.scalar(select(func.count()).where(Document.status == DocumentStatus.failed)) or 0
     worker = {
         "alive": len(beats),
         "lastSeenSecondsAgo": round(t - max(b.seen_at for b in beats), 1) if beats else None,

@@ -2,7 +2,7 @@
 
 SQLite in WAL mode under ``$SCEAU_HOME`` is the embedded default; PostgreSQL is selected with
 ``SCEAU_DATABASE_URL`` (``postgresql+psycopg://…``). Every state change the anchoring worker makes
-is committed before the action it announces (see worker.py), so that a crash at any point can be
+is committed before the action it announces (see certifier/worker/), so that a crash at any point can be
 resumed from the database alone.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Enum,
     Float,
     ForeignKey,
     Index,
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from certifier.config import home
+from certifier.store.states import DocumentStatus, TxStatus
 
 
 def new_id() -> str:
@@ -38,6 +40,18 @@ def new_id() -> str:
 
 def now() -> float:
     return time.time()
+
+
+def _status(states: type[TxStatus] | type[DocumentStatus]) -> Enum:
+    """A status column: VARCHAR(16) holding the state's value, as before it was typed (no
+    migration), read back as the enum."""
+    return Enum(
+        states,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class Base(DeclarativeBase):
@@ -72,9 +86,9 @@ class TxState:
     """The columns of a chain transaction's life, shared by anchors (batches) and revocations.
 
     status: built → signed (hash and nonce recorded, not yet broadcast) → sent → mined → confirmed,
-    or failed with ``last_error``."""
+    or failed with ``last_error`` (the moves allowed: store/states.py)."""
 
-    status: Mapped[str] = mapped_column(String(16), index=True, default="built")
+    status: Mapped[TxStatus] = mapped_column(_status(TxStatus), index=True, default=TxStatus.built)
     nonce: Mapped[int | None] = mapped_column(BigInteger)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
     raw_tx: Mapped[str | None] = mapped_column(Text)
@@ -137,7 +151,7 @@ class Document(Base):
     meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # displayed fields bound in the leaf
     filename: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[DocumentStatus] = mapped_column(_status(DocumentStatus), default=DocumentStatus.pending)
     failure: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), index=True)
     batch_index: Mapped[int | None] = mapped_column(Integer)

@@ -20,7 +20,8 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from types import FrameType
+from typing import IO
 
 from certifier.keys.custody import SECRET_ENV
 
@@ -147,7 +148,7 @@ class Supervisor:
 
 
 def install_signals(stop: threading.Event) -> None:
-    def handler(*_: Any) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,247 @@
+"""Anchoring and revoking from the command line, without the service: `sceau issue` (files, one
+batch, one receipt each), `sceau revoke`, and `sceau seal` (a title printed on paper: its fields
+anchored, a signed QR code)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from certifier.cli.options import emit, parse_fields, validity
+from certifier.cli.resources import chain_w3, unlock_issuer, verifier_url
+from verifier.chain import Reason
+from verifier.core.errors import DocumentError, InvalidReceipt
+from verifier.core.kinds import KINDS, kind_code
+from verifier.core.receipt import Receipt
+
+
+@click.command()
+@click.option("--issuer", "issuer_name", required=True, help="Issuer name (see `sceau issuer list`).")
+@click.option(
+    "--kind", type=click.Choice(list(KINDS)), default=None, help="Document kind [default: the issuer's first]."
+)
+@click.option("--valid-from", default=None, help="Validity start, ISO date [default: now].")
+@click.option(
+    "--valid-until", default=None, help="Last day of validity, ISO date (inclusive) [default: never expires]."
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write receipts here.")
+@click.option("--certified-pdf", is_flag=True, help="Also write FILE.certified.pdf: receipt attached, seal stamped.")
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A field printed on the document (holder, degree, number…), bound on chain and shown by its seal; "
+    "repeatable; for one FILE (use a roster for a cohort).",
+)
+@click.option(
+    "--seal-position",
+    type=click.Choice(["bottom-right", "bottom-left", "top-right", "top-left"]),
+    default="bottom-right",
+    show_default=True,
+    help="Where the QR seal goes on page 1.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def issue(
+    issuer_name: str,
+    kind: str | None,
+    valid_from: str | None,
+    valid_until: str | None,
+    out_dir: Path | None,
+    certified_pdf: bool,
+    fields: tuple[str, ...],
+    seal_position: str,
+    as_json: bool,
+    files: tuple[Path, ...],
+) -> None:
+    """Anchor FILES as one batch and write FILE.receipt.json beside each (or into --out)."""
+    from certifier.chain.deployment import current
+    from certifier.chain.issuing import check_files, fingerprint_all, issue_files
+    from verifier.core.fields import fields_sha256
+
+    check_files(files)  # refuse bad files before asking for a passphrase or touching the chain
+    displayed = parse_fields(fields)
+    if displayed and len(files) != 1:
+        raise click.BadParameter(
+            "fields describe one document: give one FILE (a roster for a cohort)", param_hint="--field"
+        )
+    start, until = validity(valid_from, valid_until)
+    record, account = unlock_issuer(issuer_name)
+    w3 = chain_w3()
+    deployment = current(w3)
+    with click.progressbar(
+        length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
+    ) as bar:
+        digests = fingerprint_all(files, bar.update)
+    issued = issue_files(
+        w3,
+        deployment,
+        account,
+        files,
+        kind=kind_code(kind or record.kinds[0]),
+        valid_from=start,
+        valid_until=until,
+        out_dir=out_dir,
+        digests=digests,
+        fields=[fields_sha256(displayed)] if displayed else None,
+    )
+    certified = []
+    if certified_pdf:
+        from certifier.chain.certified_pdf import certify_and_seal
+        from verifier.pdf import is_pdf
+
+        anchored_at = int(w3.eth.get_block(issued.sent.block_number)["timestamp"])
+        for path, (receipt_file, receipt) in zip(files, issued.receipts, strict=True):
+            data = path.read_bytes()
+            if not is_pdf(data):
+                continue
+            target = receipt_file.with_name(path.stem + ".certified.pdf")
+            target.write_bytes(
+                certify_and_seal(
+                    data,
+                    receipt,
+                    account.key,
+                    anchored_at,
+                    fields=displayed,
+                    position=seal_position,
+                    verifier_url=verifier_url(),
+                )
+            )
+            certified.append(str(target))
+    tx = "0x" + issued.sent.transaction_hash.hex()
+    emit(
+        as_json,
+        {
+            "root": "0x" + issued.batch.root.hex(),
+            "transactionHash": tx,
+            "blockNumber": issued.sent.block_number,
+            "gasUsed": issued.sent.gas_used,
+            "receipts": [str(p) for p, _ in issued.receipts],
+            "certifiedPdfs": certified,
+        },
+        f"anchored {len(files)} document(s) in block {issued.sent.block_number} (tx {tx}, {issued.sent.gas_used} gas)\n"
+        + "\n".join(f"  {p}" for p, _ in issued.receipts),
+    )
+
+
+def _receipt_for(arg: Path) -> Receipt:
+    from verifier.service import read_receipt_file
+
+    if (
+        arg.name.endswith(".receipt.json")
+        or arg.suffix == ".json"
+        and not arg.with_name(arg.name + ".receipt.json").exists()
+    ):
+        return read_receipt_file(arg)
+    if not arg.exists():
+        raise DocumentError(f"{arg}: no such file")
+    return read_receipt_file(arg.with_name(arg.name + ".receipt.json"))
+
+
+@click.command()
+@click.option("--issuer", "issuer_name", required=True)
+@click.option("--reason", required=True, type=click.Choice([r.slug for r in Reason if r is not Reason.NONE]))
+@click.option(
+    "--replaced-by",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Receipt of the document replacing this one (clerical error, superseded).",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.argument("items", nargs=-1, required=True, type=click.Path(path_type=Path))
+def revoke(issuer_name: str, reason: str, replaced_by: Path | None, as_json: bool, items: tuple[Path, ...]) -> None:
+    """Revoke documents, given as files (with their receipts beside them) or receipts.
+
+    Documents of one batch are revoked in a single transaction."""
+    from certifier.chain.deployment import current
+    from certifier.chain.revoking import revoke as do_revoke
+
+    receipts = [_receipt_for(p) for p in items]
+    replacement = _receipt_for(replaced_by).leaf if replaced_by else None
+    if replacement and len(receipts) != 1:
+        raise InvalidReceipt("--replaced-by names the replacement of one document: give exactly one")
+    _, account = unlock_issuer(issuer_name)
+    w3 = chain_w3()
+    deployment = current(w3)
+    for r in receipts:
+        if r.chain_id != deployment.chain_id or r.registry.lower() != deployment.registry.lower():
+            raise InvalidReceipt(f"a receipt is for chain {r.chain_id} registry {r.registry}, not this deployment")
+    done = do_revoke(w3, deployment, account, receipts, Reason.from_slug(reason), replacement)
+    rows: list[dict[str, Any]] = [
+        {
+            "root": "0x" + d.root.hex(),
+            "indices": list(d.indices),
+            "transactionHash": "0x" + d.sent.transaction_hash.hex(),
+            "gasUsed": d.sent.gas_used,
+        }
+        for d in done
+    ]
+    emit(
+        as_json, rows, "\n".join(f"revoked {len(r['indices'])} document(s) in tx {r['transactionHash']}" for r in rows)
+    )
+
+
+@click.command()
+@click.option("--issuer", "issuer_name", required=True)
+@click.option(
+    "--kind", type=click.Choice(list(KINDS)), default=None, help="Document kind [default: the issuer's first]."
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    required=True,
+    metavar="NAME=VALUE",
+    help="A displayed field (holder, number, birthDate…); repeatable.",
+)
+@click.option("--valid-from", default=None, help="Validity start, ISO date [default: now].")
+@click.option("--valid-until", default=None, help="Last day of validity, ISO date (inclusive).")
+@click.option("--out", "out_png", type=click.Path(path_type=Path), required=True, help="The QR code, as PNG.")
+@click.option("--json", "as_json", is_flag=True)
+def seal(
+    issuer_name: str,
+    kind: str | None,
+    fields: tuple[str, ...],
+    valid_from: str | None,
+    valid_until: str | None,
+    out_png: Path,
+    as_json: bool,
+) -> None:
+    """Seal a title printed on paper: anchor its displayed fields and write a signed QR code.
+
+    Offline, the QR verifies against a trust list; online, against the chain (revocation too)."""
+    import hashlib
+
+    import segno
+
+    from certifier.chain.deployment import current
+    from certifier.chain.issuing import anchor_with_receipts, write_receipt
+    from verifier.core.fields import fields_sha256
+    from verifier.core.seal import canonical_fields, make_seal, seal_url
+
+    values = parse_fields(fields)
+    start, until = validity(valid_from, valid_until)
+    record, account = unlock_issuer(issuer_name)
+    w3 = chain_w3()
+    deployment = current(w3)
+    from certifier.chain.merkle_batch import MerkleBatch
+
+    digest = hashlib.sha256(canonical_fields(values)).digest()
+    batch = MerkleBatch.build(
+        [digest], kind_code(kind or record.kinds[0]), start, until, fields=[fields_sha256(values)]
+    )
+    sent, [receipt] = anchor_with_receipts(w3, deployment, account, batch)
+    anchored_at = int(w3.eth.get_block(sent.block_number)["timestamp"])
+    text = make_seal(receipt, values, account.key, anchored_at).encode()
+    base = verifier_url()
+    segno.make(seal_url(base, text) if base else text, error="m", micro=False).save(str(out_png), scale=4, border=4)
+    write_receipt(out_png.with_name(out_png.name + ".receipt.json"), receipt)
+    emit(
+        as_json,
+        {"seal": text, "image": str(out_png), "transactionHash": "0x" + sent.transaction_hash.hex()},
+        f"sealed in tx 0x{sent.transaction_hash.hex()}: {out_png}\n{text}",
+    )

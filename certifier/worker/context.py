@@ -1,0 +1,51 @@
+"""What every step of the worker shares: the database, the chain and registry, the settings, and
+the issuers' keys (opened on first use, then kept in this process only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+from web3 import Web3
+from web3.contract import Contract
+
+from certifier.chain.deployment import Deployment
+from certifier.keys import keystore
+from certifier.keys.custody import Signer
+from certifier.settings import Settings
+
+
+class IssuerKeys:
+    """The issuers' signing keys (see custody.py) and addresses, each looked up once."""
+
+    def __init__(self, open_signer: Callable[[str], Signer]) -> None:
+        self._open = open_signer
+        self._signers: dict[str, Signer] = {}
+        self._addresses: dict[str, str] = {}
+
+    def signer(self, issuer: str) -> Signer:
+        """The issuer's signing key; opened on first use, then kept."""
+        if issuer not in self._signers:
+            self._signers[issuer] = self._open(issuer)
+        return self._signers[issuer]
+
+    def address(self, issuer: str) -> str:
+        """The issuer's key address, from its record: no secret needed to watch the chain. On
+        chain a batch is named by (this key, root): one key per issuer here."""
+        if issuer not in self._addresses:
+            self._addresses[issuer] = keystore.load(issuer).address
+        return self._addresses[issuer]
+
+
+@dataclass
+class WorkerContext:
+    sessions: sessionmaker[Session]
+    w3: Web3
+    deployment: Deployment
+    settings: Settings
+    contract: Contract
+    keys: IssuerKeys
+    confirmations: int
+    #: Issuers with confirmed documents still to seal (a confirmation adds one, a scan refills it).
+    unsealed: set[str] = field(default_factory=set)
