@@ -206,25 +206,25 @@ def test_revoke_from_the_console_and_the_verifier_reports_it(
     context = browser.new_context(locale="fr-FR", accept_downloads=True)
     page = context.new_page()
     page.goto(server + "/console/login")
-    page.get_by_label("API token").fill(secret)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_label("Roster (CSV").set_input_files(str(roster))
-    page.get_by_label("The PDFs (ZIP)").set_input_files(str(archive))
-    page.get_by_role("button", name="Submit the cohort").click()
-    page.get_by_text("3 documents accepted as one batch").wait_for()
+    page.get_by_label("Jeton d'API").fill(secret)  # the browser is French: so is the console
+    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_label("Liste de la promotion (CSV").set_input_files(str(roster))
+    page.get_by_label("Les PDF (ZIP)").set_input_files(str(archive))
+    page.get_by_role("button", name="Envoyer la promotion").click()
+    page.get_by_text("3 documents acceptés en un seul lot").wait_for()
     assert page.locator("#progress").get_attribute("value") == "100"  # the upload's progress bar
     Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers={issuer}).run_until_idle()
     page.goto(server + "/console/")
     shot(page, "console-batches")
     row = page.locator("tr", has_text="lou0.pdf")
     with page.expect_download() as download:
-        row.get_by_role("link", name="certified PDF").click()
+        row.get_by_role("link", name="PDF certifié").click()
     certified = tmp_path / "lou0.certified.pdf"
     download.value.save_as(str(certified))
-    row.get_by_label("Reason for lou0.pdf").select_option("fraud")
-    row.get_by_role("button", name="Revoke").click()
-    page.get_by_role("button", name="Confirm revocation").click()  # the console's confirmation step
-    page.get_by_text("queued (fraud)").wait_for()
+    row.get_by_label("Motif pour lou0.pdf").select_option("fraud")
+    row.get_by_role("button", name="Révoquer").click()
+    page.get_by_role("button", name="Confirmer la révocation").click()  # the console's confirmation step
+    page.get_by_text("mise en file d'attente (fraude)").wait_for()
     Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers={issuer}).run_until_idle()
 
     page.goto(server + "/")

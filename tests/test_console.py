@@ -36,7 +36,21 @@ def test_login_is_required_and_bad_tokens_are_refused(service: Service) -> None:
     assert client.get("/console/").status_code == 302
     form = client.get("/console/login").text
     response = client.post("/console/login", data={"token": "sceau_nope", "csrf_token": csrf(form)})
-    assert response.status_code == 401 and "unknown API token" in response.text
+    assert response.status_code == 401 and "Unknown API token" in response.text
+    assert "sceau_nope" not in response.text  # what was typed is not echoed back
+
+
+def test_the_console_speaks_the_browsers_language_and_can_be_switched(service: Service) -> None:
+    client = service.app.test_client()
+    fr = client.get("/console/login", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    assert '<html lang="fr">' in fr.text and "Jeton d&#39;API" in fr.text and fr.headers["Content-Language"] == "fr"
+    refused = client.post(
+        "/console/login", data={"token": "sceau_nope", "csrf_token": csrf(fr.text)}, headers={"Accept-Language": "fr"}
+    )
+    assert "Jeton d&#39;API inconnu ou révoqué" in refused.text
+    switched = client.get("/console/login?lang=en", headers={"Accept-Language": "fr"})
+    assert '<html lang="en">' in switched.text and "lang=en" in switched.headers["Set-Cookie"]
+    assert '<html lang="en">' in client.get("/console/login", headers={"Accept-Language": "fr"}).text
 
 
 def test_submit_a_cohort_revoke_one_and_download_certified_copies(service: Service, chain: Chain, issuer: str) -> None:
@@ -70,6 +84,9 @@ def test_submit_a_cohort_revoke_one_and_download_certified_copies(service: Servi
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert "sceau-receipt.json" in PdfReader(io.BytesIO(pdf.data)).attachments
     assert verifier_for(chain.url, chain.deployment).verify_bytes(pdf.data, None).outcome.value == "valid"
+    one = client.get(f"/console/documents/{doc_ids[0]}?lang=fr").text
+    assert "valable jusqu&#39;au" in one or "sans date d&#39;expiration" in one
+    client.get("/console/?lang=en")
     receipt = client.get(f"/console/documents/{doc_ids[0]}/receipt")
     assert receipt.status_code == 200 and "attachment" in receipt.headers["Content-Disposition"]
 

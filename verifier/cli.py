@@ -154,7 +154,7 @@ def _verify_bulk(source: Path, report_format: str | None, report: Path | None, v
     elif report_format == "csv":
         text = bulk.report_csv(lines)
     elif report_format == "html":
-        text = bulk.report_html(lines)
+        text = bulk.report_html(lines, cli_language())
     else:
         text = (
             "\n".join(

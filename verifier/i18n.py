@@ -53,7 +53,20 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Drop a document, or paste the content of a QR code.",
     },
     "language": {"fr": "Langue", "en": "Language"},
-    "details": {"fr": "Détail technique", "en": "Technical detail"},
+    "skip": {"fr": "Aller au contenu", "en": "Skip to content"},
+    "colon": {"fr": " : ", "en": ": "},
+    "too_much": {
+        "fr": "Ce fichier demanderait plus de travail que ce vérificateur n'en accepte ({setting} : {limit}).",
+        "en": "This file would take more work than this verifier accepts ({setting}: {limit}).",
+    },
+    "too_big": {
+        "fr": "Ce fichier est plus gros que ce vérificateur n'en accepte ({limit} octets).",
+        "en": "This file is larger than this verifier accepts ({limit} bytes).",
+    },
+    "too_often": {
+        "fr": "Trop de vérifications depuis cette adresse : réessayez dans quelques instants.",
+        "en": "Too many verifications from this address: try again in a moment.",
+    },
 }
 
 CHECKS: dict[str, dict[str, str]] = {
@@ -88,8 +101,8 @@ HEADLINES: dict[str, dict[str, str]] = {
     },
     "revoked": {"fr": "{noun} révoqué par {issuer} ({reason})", "en": "{noun} revoked by {issuer} ({reason})"},
     "expired": {
-        "fr": "{noun} authentique mais expiré depuis le {until}",
-        "en": "Authentic {noun_lower}, but expired on {until}",
+        "fr": "{noun} authentique mais expiré : valable jusqu'au {until} inclus",
+        "en": "Authentic {noun_lower}, but expired: valid until {until} inclusive",
     },
     "not_yet_valid": {
         "fr": "{noun} authentique, mais valable seulement à partir du {date}",
@@ -120,6 +133,11 @@ def t(key: str, lang: str) -> str:
     return TEXT[key][lang]
 
 
+def number(value: int, lang: str) -> str:
+    """A count as a person reads it: 1 000 000 in French (narrow no-break spaces), 1,000,000 in English."""
+    return f"{value:,}".replace(",", "\u202f") if lang == "fr" else f"{value:,}"
+
+
 def headline(verdict: dict[str, Any], lang: str) -> str:
     from datetime import UTC, datetime
 
@@ -128,6 +146,8 @@ def headline(verdict: dict[str, Any], lang: str) -> str:
             return "?"
         d = datetime.fromtimestamp(ts, UTC)
         return d.strftime("%d/%m/%Y") if lang == "fr" else d.strftime("%Y-%m-%d")
+
+    valid_until = (verdict.get("document") or {}).get("validUntil")
 
     doc = verdict.get("document") or {}
     noun = KIND_NOUNS.get(doc.get("kind", ""), {"fr": "Document", "en": "Document"})[lang]
@@ -138,11 +158,42 @@ def headline(verdict: dict[str, Any], lang: str) -> str:
         noun_lower=noun.lower(),
         issuer=issuer,
         date=day(doc.get("validFrom")),
-        until=day(doc.get("validUntil")),
+        until=day(valid_until - 1 if valid_until else None),  # the last valid day: the bound is exclusive
         reason=REASONS.get(reason, {}).get(lang, reason.replace("_", " ")),
         error=message(verdict.get("errorCode") or "error.other", {}, lang),
     )
 
+
+#: A verdict in a few words, for the bulk reports and the console (the code stays beside it).
+VERDICTS: dict[str, dict[str, str]] = {
+    "valid": {"fr": "valide", "en": "valid"},
+    "tampered": {"fr": "modifié", "en": "altered"},
+    "unknown": {"fr": "inconnu", "en": "unknown"},
+    "untrusted_issuer": {"fr": "émetteur non accrédité", "en": "issuer not accredited"},
+    "revoked": {"fr": "révoqué", "en": "revoked"},
+    "expired": {"fr": "expiré", "en": "expired"},
+    "not_yet_valid": {"fr": "pas encore valable", "en": "not yet valid"},
+    "valid_revocation_unchecked": {"fr": "révocation non vérifiée", "en": "revocation not checked"},
+    "seal_only": {"fr": "sceau seul", "en": "seal only"},
+    "error": {"fr": "vérification impossible", "en": "could not verify"},
+}
+
+#: The bulk reports' words (verifier.bulk): CSV headers and the printable HTML report.
+REPORT: dict[str, dict[str, str]] = {
+    "title": {"fr": "Rapport de vérification en masse", "en": "Bulk verification report"},
+    "summary": {"fr": "{valid} documents valides sur {total}.", "en": "{valid} of {total} documents valid."},
+    "file": {"fr": "fichier", "en": "file"},
+    "verdict": {"fr": "verdict", "en": "verdict"},
+    "result": {"fr": "résultat", "en": "result"},
+    "issuer": {"fr": "émetteur", "en": "issuer"},
+    "kind": {"fr": "type", "en": "kind"},
+    "anchoredAt": {"fr": "ancré le", "en": "anchoredAt"},
+    "revocation": {"fr": "révocation", "en": "revocation"},
+    "sha256": {"fr": "sha256", "en": "sha256"},
+    "code": {"fr": "code", "en": "code"},
+    "detail": {"fr": "détail", "en": "detail"},
+    "anchored": {"fr": "Ancré le", "en": "Anchored on"},
+}
 
 #: The command line's headlines (`sceau verify`), by verdict.
 CLI_HEADLINES: dict[str, dict[str, str]] = {

@@ -76,9 +76,10 @@ def verify_form() -> ResponseReturnValue:
             else:
                 return _render(lang, problem=i18n.t("missing", lang), status=400)
     except LimitExceeded as exc:
-        return _render(lang, problem=_TOO_MUCH[lang].format(setting=exc.setting, limit=exc.limit), status=413)
-    except SceauError as exc:
-        current_app.logger.info("verification failed: %s", exc)
+        problem = i18n.t("too_much", lang).format(setting=exc.setting, limit=i18n.number(exc.limit, lang))
+        return _render(lang, problem=problem, status=413)
+    except SceauError as exc:  # the technical detail goes to the log; the person reads its code's words
+        current_app.logger.info("verification failed: %s: %s", type(exc).__name__, exc)
         verdict = error_from(exc).to_dict()
     return _render(lang, verdict)
 
@@ -98,30 +99,18 @@ def _verify_seal(text: str, image: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- bounds (see verifier/limits.py)
 
-_TOO_MUCH = {
-    "fr": "Ce fichier demanderait plus de travail que ce vérificateur n'en accepte ({setting} : {limit:,}).",
-    "en": "This file would take more work than this verifier accepts ({setting}: {limit:,}).",
-}
-_TOO_BIG = {
-    "fr": "Ce fichier est plus gros que ce vérificateur n'en accepte ({limit:,} octets).",
-    "en": "This file is larger than this verifier accepts ({limit:,} bytes).",
-}
-_TOO_OFTEN = {
-    "fr": "Trop de vérifications depuis cette adresse ({rate}) : réessayez dans quelques instants.",
-    "en": "Too many verifications from this address ({rate}): try again in a moment.",
-}
-
 
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
     lang = i18n.pick_language(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
     cap = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    return _render(lang, problem=_TOO_BIG[lang].format(limit=cap), status=413)
+    return _render(lang, problem=i18n.t("too_big", lang).format(limit=i18n.number(cap, lang)), status=413)
 
 
 @bp.errorhandler(RateLimitExceeded)
 def _too_many(exc: RateLimitExceeded) -> ResponseReturnValue:
-    return _render(_lang(), problem=_TOO_OFTEN[_lang()].format(rate=exc.description), status=429)
+    current_app.logger.info("rate limited: %s", exc.description)
+    return _render(_lang(), problem=i18n.t("too_often", _lang()), status=429)
 
 
 def _setup(state: BlueprintSetupState) -> None:

@@ -13,6 +13,10 @@ Defences, each against a named attack:
   styles, ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``.
 - Cookies over plain HTTP: ``Secure`` whenever the request came over HTTPS (directly, or through
   proxies trusted with ``SCEAU_PROXIES``), ``HttpOnly`` and ``SameSite=Lax`` always.
+
+French or English as the verifier page chooses (``?lang=``, the ``lang`` cookie, Accept-Language);
+every word a person reads comes from certifier.service.console_text, and technical details of a
+failure (exception texts) go to the log, never to the page.
 """
 
 from __future__ import annotations
@@ -44,13 +48,17 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import select
 
+from certifier.service import console_text
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
 from certifier.service.validation import Invalid
-from certifier.store.db import Batch, ConsoleSession, Document, Token
+from certifier.store.db import Batch, ConsoleSession, Document, Revocation, Token
 from certifier.store.documents import Conflict, queue_revocations, receipts_for_batch
+from verifier import i18n
 from verifier.chain import Reason
-from verifier.core.kinds import kind_name
+from verifier.core.kinds import LABELS, kind_name
+from verifier.core.messages import REASONS as REASON_WORDS
+from verifier.core.messages import day_of, message, when
 
 bp = Blueprint(
     "console",
@@ -102,9 +110,29 @@ def _check_csrf() -> None:
         csrf.protect()
 
 
+def lang() -> str:
+    """The console's language for this request (fr or en)."""
+    return i18n.pick_language(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
+
+
+def say(key: str, **params: Any) -> str:
+    return console_text.t(key, lang(), **params)
+
+
 @bp.errorhandler(CSRFError)
 def _csrf_failed(exc: CSRFError) -> ResponseReturnValue:
-    return render_template("console/expired.html", reason=exc.description), 400
+    current_app.logger.info("console form refused: %s", exc.description)
+    return render_template("console/expired.html"), 400
+
+
+@bp.errorhandler(404)
+def _not_found(exc: Exception) -> ResponseReturnValue:
+    return render_template("console/problem.html", problem=say("not_found")), 404
+
+
+@bp.errorhandler(409)
+def _not_ready(exc: Exception) -> ResponseReturnValue:
+    return render_template("console/problem.html", problem=say("not_ready")), 409
 
 
 @bp.after_request
@@ -115,18 +143,38 @@ def _security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     if response.mimetype == "text/html" or "Content-Disposition" in response.headers:
         response.headers["Cache-Control"] = "no-store"
+    if response.mimetype == "text/html":
+        response.headers["Content-Language"] = lang()
+    if request.args.get("lang") in i18n.LANGS:  # the switch: remembered, as on the verifier page
+        response.set_cookie("lang", lang(), max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
 
 
 @bp.context_processor
 def _inject() -> dict[str, Any]:
-    return {"kind_name": kind_name, "when": _when}
+    language = lang()
+    return {
+        "lang": language,
+        "t": lambda key, **params: console_text.t(key, language, **params),
+        "status": lambda value: console_text.status(value, language),
+        "kind_name": lambda code: _kind(code, language),
+        "reason_name": lambda slug: REASON_WORDS.get(slug, {}).get(language, slug),
+        "when": lambda ts: when(int(ts), language) if ts else "",
+        "switch_url": _switch_url,
+    }
 
 
-def _when(ts: float | None) -> str:
-    from datetime import UTC, datetime
+def _kind(code: int, language: str) -> str:
+    name = kind_name(code)
+    return LABELS.get(name, {}).get(language, name)
 
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else ""
+
+def _switch_url(language: str) -> str:
+    """This page in `language`: the same view and arguments, with ``lang`` set."""
+    if request.method == "GET" and request.endpoint and request.url_rule is not None:
+        args: dict[str, Any] = {**request.args.to_dict(), **(request.view_args or {}), "lang": language}
+        return url_for(request.endpoint, **args)
+    return url_for("console.login" if request.endpoint == "console.login" else "console.home", lang=language)
 
 
 def logged_in(view: Callable[..., ResponseReturnValue]) -> Callable[..., ResponseReturnValue]:
@@ -170,8 +218,12 @@ def login() -> ResponseReturnValue:
             try:
                 token = authenticate(s, "Bearer " + request.form.get("token", "").strip())
                 require_scope(token, "read")
-            except (Unauthorized, Forbidden) as exc:
-                error = str(exc)
+            except Unauthorized as exc:
+                current_app.logger.info("console login refused: %s", exc)
+                error = say("login_refused")
+            except Forbidden as exc:
+                current_app.logger.info("console login refused: %s", exc)
+                error = say("login_no_read")
             else:
                 row = ConsoleSession(id=secrets.token_urlsafe(32), token_id=token.id)
                 s.add(row)
@@ -226,10 +278,9 @@ def roster() -> ResponseReturnValue:
 
     wants_json = request.accept_mimetypes.best == "application/json"
     if "issue" not in g.token.scopes.split(","):
-        message = "this token lacks the 'issue' scope"
         if wants_json:
-            return jsonify({"error": message}), 403
-        flash(message, "error")
+            return jsonify({"error": say("no_issue")}), 403
+        flash(say("no_issue"), "error")
         return redirect(url_for("console.home"))
     try:
         batch, docs = issue_roster(
@@ -243,21 +294,24 @@ def roster() -> ResponseReturnValue:
             storage=ctx().storage,
             actor=f"console:{g.token.id}",
         )
-    except Invalid as exc:
+    except Invalid as exc:  # the roster's own lines and entries, quoted: shown as details (English)
+        summary = say("roster_problems", count=len(exc.problems))
         if wants_json:
-            return jsonify({"error": f"{len(exc.problems)} problem(s) in the roster", "problems": exc.problems}), (
-                exc.status
-            )
-        flash("; ".join(exc.problems), "error")
+            return jsonify({"error": summary, "problems": exc.problems}), exc.status
+        flash(summary, "error")
+        flash("; ".join(exc.problems), "detail")
         return redirect(url_for("console.home"))
     except Conflict as exc:
+        current_app.logger.info("console roster refused: %s", exc)
         if wants_json:
-            return jsonify({"error": str(exc)}), 409
-        flash(str(exc), "error")
+            return jsonify({"error": say("roster_conflict")}), 409
+        flash(say("roster_conflict"), "error")
         return redirect(url_for("console.home"))
+    accepted = say("accepted", count=batch.document_count)
     if wants_json:
-        return jsonify({"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}), 202
-    flash(f"{batch.document_count} documents accepted as one batch", "ok")
+        body = {"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}
+        return jsonify({**body, "message": accepted}), 202
+    flash(accepted, "ok")
     return redirect(url_for("console.home"))
 
 
@@ -275,7 +329,7 @@ def confirm_revoke(doc_id: str) -> ResponseReturnValue:
     doc = _revocable(doc_id)
     reason = request.args.get("reason", "")
     if reason not in REASONS:
-        flash(f"choose a reason to revoke {doc.filename or doc.id}", "error")
+        flash(say("choose_reason", name=doc.filename or doc.id), "error")
         return redirect(url_for("console.home"))
     return render_template("console/revoke.html", issuer=g.token.issuer, doc=doc, reason=reason)
 
@@ -285,11 +339,11 @@ def confirm_revoke(doc_id: str) -> ResponseReturnValue:
 def revoke(doc_id: str) -> ResponseReturnValue:
     doc = _revocable(doc_id)
     if "revoke" not in g.token.scopes.split(","):
-        flash("this token lacks the 'revoke' scope", "error")
+        flash(say("no_revoke"), "error")
         return redirect(url_for("console.home"))
     reason_slug = request.form.get("reason", "")
     if reason_slug not in REASONS:
-        flash(f"choose a reason to revoke {doc.filename or doc.id}", "error")
+        flash(say("choose_reason", name=doc.filename or doc.id), "error")
         return redirect(url_for("console.home"))
     if request.form.get("confirm") != "yes":
         return redirect(url_for("console.confirm_revoke", doc_id=doc.id, reason=reason_slug))
@@ -297,11 +351,42 @@ def revoke(doc_id: str) -> ResponseReturnValue:
         reason = Reason.from_slug(reason_slug)
         queue_revocations(g.session, g.token.issuer, [doc], reason, None, actor=f"console:{g.token.id}")
         g.session.commit()
-        flash(f"revocation of {doc.filename or doc.id} queued ({reason.slug})", "ok")
+        words = REASON_WORDS.get(reason.slug, {}).get(lang(), reason.slug)
+        flash(say("queued", name=doc.filename or doc.id, reason=words), "ok")
     except (ValueError, Conflict) as exc:
         g.session.rollback()
-        flash(str(exc), "error")
+        current_app.logger.info("console revocation of %s refused: %s", doc.id, exc)
+        flash(say("revoke_refused", name=doc.filename or doc.id), "error")
     return redirect(url_for("console.home"))
+
+
+@bp.get("/documents/<doc_id>")
+@logged_in
+def document(doc_id: str) -> ResponseReturnValue:
+    """One document: where it stands, its validity (the last valid day, inclusive), its batch."""
+    doc = _revocable(doc_id)
+    batch = g.session.get(Batch, doc.batch_id) if doc.batch_id else None
+    revocation = g.session.get(Revocation, doc.revocation_id) if doc.revocation_id else None
+    language = lang()
+    if doc.valid_until:
+        validity = message("validity.until", {"last_day": doc.valid_until}, language)
+    else:
+        validity = message("validity.forever", {}, language)
+    revoked = None
+    if revocation is not None:
+        slug = Reason.slug_of(revocation.reason)
+        revoked = say("revoked_for", reason=REASON_WORDS.get(slug, {}).get(language, slug))
+    return render_template(
+        "console/document.html",
+        issuer=g.token.issuer,
+        doc=doc,
+        batch=batch,
+        validity=validity,
+        valid_from=day_of(doc.valid_from, language) if doc.valid_from else "",
+        revoked=revoked,
+        reasons=REASONS,
+        scopes=g.token.scopes.split(","),
+    )
 
 
 @bp.get("/documents/<doc_id>/receipt")
@@ -331,7 +416,8 @@ def certified(doc_id: str) -> ResponseReturnValue:
     try:
         data = certified_copy(ctx(), g.session, doc)
     except Conflict as exc:
-        abort(409, str(exc))
+        current_app.logger.info("no certified copy of %s: %s", doc.id, exc)
+        abort(409)
     stem = (doc.filename or doc.id).removesuffix(".pdf")
     return Response(
         data,

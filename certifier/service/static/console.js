@@ -23,10 +23,11 @@
       try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       bar.value = 100;
       if (xhr.status === 202) {
-        text.textContent = body.batch.documentCount + " documents accepted as one batch";
+        text.textContent = body.message;  // in the page's language, from the server
         window.setTimeout(function () { window.location.reload(); }, 600);
       } else {
-        text.textContent = (body.problems || [body.error || "refused"]).join("; ");
+        text.textContent = body.error || form.getAttribute("data-refused");
+        if (body.problems) text.textContent += " " + body.problems.join("; ");
       }
     };
     xhr.send(new FormData(form));
