@@ -1,10 +1,15 @@
-"""Verification throughput: single verifications over HTTP (p50, p99) and bulk verification.
+"""Verification throughput: single verifications over HTTP (p50, p99) and bulk verification,
+next to a Flask hello-world served the same way, every answer checked.
 
-    .venv/bin/python scripts/bench_verify.py [--requests 3000] [--bulk 10000]
+    .venv/bin/python scripts/bench_verify.py [--requests 3000] [--bulk 10000] [--batches 20]
 
-A fresh local chain in a temporary SCEAU_HOME; documents issued with `sceau issue`; then
-`sceau serve --no-worker` (gunicorn, 2 workers) answers POST /api/v1/verify from 8 client threads,
-and `sceau verify --bulk` checks a folder of documents with their receipts.
+A fresh local chain in a temporary SCEAU_HOME; documents issued with `sceau issue` in `--batches`
+batches (so that verifications spread over many roots, not one cached root); then
+`sceau serve --no-worker` (gunicorn, 2 workers) answers POST /api/v1/verify from Python client
+threads and from wrk (whose Lua hook checks that every answer says "valid"), a Flask hello-world
+under gunicorn with 2 workers is measured with the same wrk settings, and `sceau verify --bulk`
+checks a folder of documents with their receipts (every line of its CSV report checked). Any answer
+that is not "valid" makes the script exit 1: a fast wrong answer is not a figure.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--bulk", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--batches", type=int, default=20)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
@@ -67,15 +73,77 @@ def main() -> None:
                 p = docs_dir / f"d{i:06}.pdf"
                 p.write_bytes(b"%PDF-1.7 " + os.urandom(2048))
                 docs.append(p)
-            sceau("issue", "--issuer", "Bench University", *map(str, docs), env=env)
-            print(f"{os.cpu_count()} cores; documents of 2 KiB with their receipts")
-            bench_http(env, docs[:200], args.requests, args.threads)
-            bench_bulk(env, docs_dir, len(docs))
+            step = max(1, len(docs) // args.batches)
+            for start in range(0, len(docs), step):
+                sceau("issue", "--issuer", "Bench University", *map(str, docs[start : start + step]), env=env)
+            print(f"{os.cpu_count()} cores; documents of 2 KiB with their receipts, {args.batches} batches")
+            rows: list[tuple[str, str, str]] = []
+            hello = bench_hello()
+            rows += bench_http(env, docs[:: max(1, len(docs) // 400)][:400], args.requests, args.threads, hello)
+            rows.append(bench_bulk(env, docs_dir, len(docs)))
+            print("\n| path | measured | target |\n|---|---|---|")
+            for path, measured, target in rows:
+                print(f"| {path} | {measured} | {target} |")
         finally:
             sceau("chain", "down", env=env)
 
 
-def bench_http(env: dict[str, str], docs: list[Path], total: int, threads: int) -> None:
+HELLO_APP = """
+from flask import Flask
+app = Flask(__name__)
+
+@app.get("/")
+def hello():
+    return "Hello, world"
+"""
+
+
+def bench_hello() -> float | None:
+    """Requests/s of a Flask hello-world under gunicorn (2 workers), with the wrk settings below:
+    the yardstick that makes the verification figures comparable across machines."""
+    if not shutil.which("wrk"):
+        return None
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "hello.py").write_text(HELLO_APP)
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        server = subprocess.Popen(
+            [gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "hello:app"],
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_http(f"http://127.0.0.1:{port}/")
+            out = subprocess.run(
+                ["wrk", "-t2", "-c16", "-d10s", "--latency", f"http://127.0.0.1:{port}/"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout
+        finally:
+            server.terminate()
+            server.wait(30)
+    rate = float(next(ln.split()[1] for ln in out.splitlines() if ln.startswith("Requests/sec")))
+    print(f"  Flask hello-world under gunicorn (2 workers), wrk 2 threads 16 connections 10 s: {rate:,.0f}/s")
+    return rate
+
+
+def wait_http(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not answer") from None
+            time.sleep(0.1)
+
+
+def bench_http(
+    env: dict[str, str], docs: list[Path], total: int, threads: int, hello: float | None
+) -> list[tuple[str, str, str]]:
     port = free_port()
     server = subprocess.Popen(
         [SCEAU, "serve", "--no-worker", "--port", str(port), "--workers", "2"],
@@ -85,15 +153,7 @@ def bench_http(env: dict[str, str], docs: list[Path], total: int, threads: int) 
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(base + "/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("sceau serve did not start") from None
-                time.sleep(0.1)
+        wait_http(base + "/healthz")
         bodies = [(p.read_bytes(), p.with_name(p.name + ".receipt.json").read_bytes()) for p in docs]
         local = threading.local()
         latencies: list[float] = []
@@ -127,15 +187,24 @@ def bench_http(env: dict[str, str], docs: list[Path], total: int, threads: int) 
             f"  HTTP single verifications, Python client: {total / elapsed:,.0f}/s ({total} requests, {threads} "
             f"client threads), p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms; verdicts {verdicts}"
         )
+        if set(verdicts) != {"valid"}:
+            raise SystemExit(f"some verifications were not valid: {verdicts}")
+        rows = []
         if shutil.which("wrk"):
-            bench_wrk(base, bodies, digest=False)
-            bench_wrk(base, bodies, digest=True)
+            for digest, target in ((True, "≥ 0.38 × hello-world, p99 ≤ 25 ms"), (False, "≥ 1,000/s")):
+                rate, p99 = bench_wrk(base, bodies, digest=digest)
+                ratio = f" = {rate / hello:.2f} × hello-world" if hello else ""
+                what = "JSON {sha256, receipt}" if digest else "multipart document + receipt"
+                rows.append(
+                    (f"single verification over HTTP, {what} (wrk)", f"{rate:,.0f}/s{ratio}, p99 {p99}", target)
+                )
+        return rows
     finally:
         server.terminate()
         server.wait(30)
 
 
-def bench_wrk(base: str, bodies: list[tuple[bytes, bytes]], digest: bool) -> None:
+def bench_wrk(base: str, bodies: list[tuple[bytes, bytes]], digest: bool) -> tuple[float, str]:
     """The same requests from wrk (a C load generator): the server's figure, not the client's.
     With `digest`, the JSON form: the document's SHA-256 and its receipt, no upload."""
     import hashlib
@@ -164,6 +233,19 @@ def bench_wrk(base: str, bodies: list[tuple[bytes, bytes]], digest: bool) -> Non
         f"  local headers = {{['Content-Type'] = '{content_type}'}}",
         "  return wrk.format('POST', '/api/v1/verify', headers, bodies[i])",
         "end",
+        # every answer is checked: a fast "error" is not a verification
+        "local threads = {}",
+        "function setup(thread) table.insert(threads, thread) end",
+        "function init(args) good = 0; bad = 0 end",
+        "function response(status, headers, body)",
+        '  if status == 200 and (string.find(body, \'"verdict":"valid"\', 1, true)',
+        '      or string.find(body, \'"verdict": "valid"\', 1, true)) then good = good + 1 else bad = bad + 1 end',
+        "end",
+        "function done(summary, latency, requests)",
+        "  local g, b = 0, 0",
+        "  for _, t in ipairs(threads) do g = g + t:get('good'); b = b + t:get('bad') end",
+        "  io.write(string.format('CHECKED %d %d\\n', g, b))",
+        "end",
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write("\n".join(lua))
@@ -174,25 +256,34 @@ def bench_wrk(base: str, bodies: list[tuple[bytes, bytes]], digest: bool) -> Non
         ).stdout
     finally:
         os.unlink(script)
-    rate = next((ln.split()[1] for ln in out.splitlines() if ln.startswith("Requests/sec")), "?")
+    rate = float(next((ln.split()[1] for ln in out.splitlines() if ln.startswith("Requests/sec")), "0"))
     lat = {ln.split()[0]: ln.split()[1] for ln in out.splitlines() if ln.strip().startswith(("50%", "99%"))}
-    errors = next((ln.strip() for ln in out.splitlines() if "Non-2xx" in ln), "no errors")
+    good, bad = (int(x) for x in next(ln.split()[1:3] for ln in out.splitlines() if ln.startswith("CHECKED")))
     print(
         f"  HTTP single verifications, wrk, {'JSON digest + receipt' if digest else 'multipart file + receipt'} "
-        f"(2 threads, 16 connections, 10 s): {rate}/s, "
-        f"p50 {lat.get('50%', '?')}, p99 {lat.get('99%', '?')}; {errors}"
+        f"(2 threads, 16 connections, 10 s): {rate:,.0f}/s, "
+        f"p50 {lat.get('50%', '?')}, p99 {lat.get('99%', '?')}; answers checked: {good} valid, {bad} not"
     )
+    if bad or not good:
+        raise SystemExit(f"wrk got {bad} answers that were not 'valid' (and {good} that were)")
+    return rate, lat.get("99%", "?")
 
 
-def bench_bulk(env: dict[str, str], folder: Path, n: int) -> None:
+def bench_bulk(env: dict[str, str], folder: Path, n: int) -> tuple[str, str, str]:
+    import csv
+
     t0 = time.perf_counter()
     proc = sceau("verify", "--bulk", str(folder), "--format", "csv", "--report", str(folder.parent / "r.csv"), env=env)
     elapsed = time.perf_counter() - t0
-    valid = (folder.parent / "r.csv").read_text().count(",valid,")
+    with (folder.parent / "r.csv").open(newline="") as f:
+        verdicts = [row["verdict"] for row in csv.DictReader(f)]
     print(
         f"  bulk: {n / elapsed:,.0f} docs/s ({n} documents in {elapsed:.2f} s end to end, exit {proc.returncode}, "
-        f"{valid} valid)"
+        f"{verdicts.count('valid')} valid)"
     )
+    if proc.returncode != 0 or len(verdicts) != n or set(verdicts) != {"valid"}:
+        raise SystemExit(f"bulk: exit {proc.returncode}, {len(verdicts)} lines, verdicts {set(verdicts)}")
+    return (f"bulk verification, {n:,} documents of 2 KiB, end to end", f"{n / elapsed:,.0f} docs/s", "≥ 10,000 docs/s")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from verifier.core.anchors import TrustAnchor
 from verifier.core.errors import DocumentError, InvalidReceipt, LimitExceeded, SceauError
 from verifier.core.hashing import sha256_bytes
 from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
-from verifier.core.verdict import Outcome, Verdict, error_verdict
+from verifier.core.verdict import Check, Outcome, Verdict, error_verdict
 from verifier.service import Verifier
 from verifier.verify import verify_document
 
@@ -49,8 +49,9 @@ def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[An
     keys = list(
         {(checksummed(r.anchor.issuer_key), r.anchor.root, r.document.index, r.leaf, r.proof) for r in receipts}
     )
+    at = hex(reader.head(0.0).number)  # one block for the whole report (and for each verdict's statement)
     calls = [
-        reader.call_request("checkDocument", key, root, index, leaf, list(proof))
+        reader.call_request("checkDocument", key, root, index, leaf, list(proof), block=at)
         for key, root, index, leaf, proof in keys
     ]
     check = reader.functions["checkDocument"]
@@ -81,7 +82,7 @@ def _verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
         try:
             digest = sha256_bytes(item.data)
         except DocumentError as exc:
-            parsed.append((item, None, None, error_verdict(f"{item.name}: {exc}")))
+            parsed.append((item, None, None, error_verdict(f"{item.name}: {exc}", code="error.document")))
             continue
         if item.receipt is None:
             parsed.append((item, digest, None, None))
@@ -89,7 +90,14 @@ def _verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
         try:
             parsed.append((item, digest, Receipt.from_json(item.receipt), None))
         except InvalidReceipt as exc:
-            parsed.append((item, digest, None, error_verdict(f"malformed receipt: {exc}", digest.hex())))
+            parsed.append(
+                (
+                    item,
+                    digest,
+                    None,
+                    error_verdict(f"malformed receipt: {exc}", digest.hex(), code="error.malformed_receipt"),
+                )
+            )
     by_anchor: dict[TrustAnchor, list[Receipt]] = {}
     for _, _, receipt, _ in parsed:
         if receipt is not None:
@@ -275,21 +283,48 @@ def collect(source: Path) -> list[Item]:
 # ---------------------------------------------------------------- reports
 
 
-def report_rows(lines: Iterable[Line]) -> list[dict[str, Any]]:
+def iso_utc(ts: int | None) -> str | None:
+    """Unix seconds as an ISO 8601 UTC date-time (2026-07-01T09:30:00Z), as reports show them."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+
+
+def _said(v: Verdict) -> Check | None:
+    """The check a person should read about `v`: the first that failed, else the validity period."""
+    failed = [c for c in v.checks if c.ok is False]
+    if failed:
+        return failed[0]
+    return next((c for c in v.checks if c.id == "expiry"), None)
+
+
+def report_rows(lines: Iterable[Line], lang: str = "en") -> list[dict[str, Any]]:
+    """One row per document: codes for machines (verdict, code, revocation reason), words in `lang`
+    for people (result, detail), ISO 8601 UTC dates. Technical error details stay in the JSON report."""
+    from verifier.core.messages import message
+    from verifier.i18n import KIND_NOUNS, VERDICTS
+
     rows = []
     for line in lines:
         v = line.verdict
-        failed = [c for c in v.checks if c.ok is False]
+        said = None if v.outcome is Outcome.ERROR else _said(v)
+        if v.outcome is Outcome.ERROR:
+            code, detail = v.error_code or "error.other", message(v.error_code or "error.other", {}, lang)
+        else:
+            code, detail = (said.code, said.text(lang)) if said else ("", "")
+        kind = v.document.get("kind")
         rows.append(
             {
                 "file": line.name,
                 "verdict": v.outcome.value,
+                "result": VERDICTS[v.outcome.value][lang],
                 "issuer": (v.issuer or {}).get("name"),
-                "kind": v.document.get("kind"),
-                "anchoredAt": (v.anchor or {}).get("anchoredAt"),
+                "kind": KIND_NOUNS.get(kind, {}).get(lang, kind) if kind else None,
+                "anchoredAt": iso_utc((v.anchor or {}).get("anchoredAt")),
                 "revocation": (v.revocation or {}).get("reason"),
                 "sha256": v.sha256,
-                "detail": v.error or (failed[0].detail if failed else ""),
+                "code": code,
+                "detail": detail,
             }
         )
     return rows
@@ -316,39 +351,66 @@ def neutralised(value: Any) -> Any:
     return value
 
 
-def report_csv(lines: Sequence[Line]) -> str:
+def request_language(request: Any) -> str:
+    """The HTML report's language for an HTTP request: ``?lang=``, the ``lang`` cookie, Accept-Language."""
+    from verifier.i18n import pick_language
+
+    return pick_language(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
+
+
+COLUMNS = ("file", "verdict", "result", "issuer", "kind", "anchoredAt", "revocation", "sha256", "code", "detail")
+
+
+def report_csv(lines: Sequence[Line], lang: str = "en") -> str:
+    """A spreadsheet's report: headers and words in `lang` (English by default), the `verdict`
+    and `code` columns machine-readable codes whatever the language, dates ISO 8601 UTC."""
+    from verifier.i18n import REPORT
+
     out = io.StringIO()
-    writer = csv.DictWriter(
-        out, fieldnames=["file", "verdict", "issuer", "kind", "anchoredAt", "revocation", "sha256", "detail"]
-    )
-    writer.writeheader()
-    writer.writerows({k: neutralised(v) for k, v in row.items()} for row in report_rows(lines))
+    writer = csv.writer(out)
+    writer.writerow([REPORT[c][lang] for c in COLUMNS])
+    for row in report_rows(lines, lang):
+        writer.writerow([neutralised(row[c]) for c in COLUMNS])
     return out.getvalue()
 
 
-_ROW = '<tr class="{cls}"><td>{file}</td><td>{verdict}</td><td>{issuer}</td><td>{kind}</td><td>{detail}</td></tr>'
+_ROW = (
+    '<tr class="{cls}" data-verdict="{verdict}"><td>{file}</td><td>{result}</td><td>{issuer}</td><td>{kind}</td>'
+    "<td>{anchored}</td><td>{detail}</td></tr>"
+)
 
 
-def report_html(lines: Sequence[Line]) -> str:
-    rows = report_rows(lines)
+def report_html(lines: Sequence[Line], lang: str = "en") -> str:
+    """The printable report, all in `lang` (fr or en)."""
+    from verifier.core.messages import day_of
+    from verifier.i18n import REPORT
+
+    words = {key: html.escape(REPORT[key][lang]) for key in REPORT}
+    rows = report_rows(lines, lang)
     valid = sum(1 for r in rows if r["verdict"] == "valid")
     body = "\n".join(
         _ROW.format(
-            cls="ok" if r["verdict"] == "valid" else "ko",
-            **{k: html.escape(str(neutralised(r[k]) or "")) for k in ("file", "verdict", "issuer", "kind", "detail")},
+            cls="ok" if line.verdict.outcome is Outcome.VALID else "ko",
+            verdict=line.verdict.outcome.value,
+            anchored=day_of(at, lang) if (at := (line.verdict.anchor or {}).get("anchoredAt")) else "",
+            **{k: html.escape(str(neutralised(r[k]) or "")) for k in ("file", "result", "issuer", "kind", "detail")},
         )
-        for r in rows
+        for line, r in zip(lines, rows, strict=True)
     )
+    head = (
+        "".join(f'<th scope="col">{words[k].capitalize()}</th>' for k in ("file", "verdict", "issuer", "kind"))
+        + f'<th scope="col">{words["anchored"]}</th><th scope="col">{words["detail"].capitalize()}</th>'
+    )
+    summary = html.escape(REPORT["summary"][lang].format(valid=valid, total=len(rows)))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sceau bulk verification report</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{words["title"]} · Sceau</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2rem}}table{{border-collapse:collapse;width:100%}}
 td,th{{border:1px solid #999;padding:.3rem .5rem;text-align:left;vertical-align:top}}
 tr.ko td:nth-child(2){{color:#a4161a;font-weight:700}}tr.ok td:nth-child(2){{color:#0b6b2b;font-weight:700}}
 @media print{{body{{margin:0}}}}</style></head><body>
-<h1>Bulk verification report / Rapport de vérification</h1>
-<p>{valid} of {len(rows)} documents valid / {valid} documents valides sur {len(rows)}.</p>
-<table><thead><tr><th scope="col">File</th><th scope="col">Verdict</th><th scope="col">Issuer</th>
-<th scope="col">Kind</th><th scope="col">Detail</th></tr></thead>
+<h1>{words["title"]}</h1>
+<p>{summary}</p>
+<table><thead><tr>{head}</tr></thead>
 <tbody>
 {body}
 </tbody></table></body></html>

@@ -1,4 +1,8 @@
-"""Read-only access to the registry on chain. The verifier's only window on the chain."""
+"""Read-only access to the registry on chain. The verifier's only window on the chain.
+
+Why one module of this size: every read the verifier makes of a chain goes through here (one
+transport, one decoding, one cache keyed by block), so that what the verifier trusts of an endpoint
+can be reviewed in one place."""
 
 from __future__ import annotations
 
@@ -79,6 +83,37 @@ class DocumentStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class Head:
+    """The block a verdict rests on."""
+
+    number: int
+    hash: str
+    timestamp: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "hash": self.hash, "timestamp": self.timestamp}
+
+
+#: The registry's events that change what `issuer(id)` returns; the issuer id is their first topic.
+_ISSUER_EVENTS = (
+    "IssuerAccredited(uint32,address,string,string,uint32)",
+    "IssuerKindsChanged(uint32,uint32)",
+    "IssuerSuspended(uint32,uint40,string)",
+    "IssuerReinstated(uint32,uint40)",
+    "KeyAdded(uint32,address,uint40,uint40)",
+    "KeyValidityEnded(uint32,address,uint40,bool)",
+    "AccreditorNamed(address,string,uint32)",
+)
+_ACCREDITOR_EVENT = "AccreditorNamed(address,string,uint32)"
+LOG_RANGE = 10_000  # blocks per eth_getLogs: public providers refuse wider ranges
+MAX_CACHED_ISSUERS = 100_000
+
+
+def _topic(signature: str) -> str:
+    return "0x" + Web3.keccak(text=signature).hex().removeprefix("0x")
+
+
+@dataclass(frozen=True, slots=True)
 class KeyRecord:
     """The registration of an issuer key (issuer_id 0 when unknown)."""
 
@@ -146,7 +181,10 @@ class ChainReader:
         parts = urlsplit(rpc_url)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._chain_id: int | None = None
-        self._issuer_cache: dict[int, tuple[float, IssuerInfo]] = {}
+        self._issuer_cache: dict[int, IssuerInfo] = {}
+        self._head: Head | None = None
+        self._head_read_at = 0.0
+        self._status_cache: dict[tuple[Any, ...], tuple[bool, DocumentStatus]] = {}
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC request."""
@@ -225,13 +263,14 @@ class ChainReader:
         except Exception:  # interpreter shutdown: nothing left to release
             pass
 
-    def call_request(self, name: str, *args: Any) -> tuple[str, list[Any]]:
-        """The JSON-RPC method and params of a view call of the registry, for `rpc` or `rpc_batch`."""
-        return "eth_call", [{"to": self.registry, "data": self.functions[name].encode(*args)}, "latest"]
+    def call_request(self, name: str, *args: Any, block: str = "latest") -> tuple[str, list[Any]]:
+        """The JSON-RPC method and params of a view call of the registry, for `rpc` or `rpc_batch`;
+        `block` a tag or a hex block number."""
+        return "eth_call", [{"to": self.registry, "data": self.functions[name].encode(*args)}, block]
 
-    def eth_call(self, name: str, *args: Any) -> tuple[Any, ...]:
+    def eth_call(self, name: str, *args: Any, block: str = "latest") -> tuple[Any, ...]:
         fn = self.functions[name]
-        data = self.rpc(*self.call_request(name, *args))
+        data = self.rpc(*self.call_request(name, *args, block=block))
         if not data or data == "0x":
             raise NotDeployed(f"no Sceau registry answers at {self.registry} on {self.rpc_url}")
         try:
@@ -265,25 +304,84 @@ class ChainReader:
             raise NotDeployed(f"no Sceau registry at {self.registry} on chain {self.chain_id()}")
 
     def check_document(
-        self, key: str, root: bytes, index: int, leaf: bytes, proof: list[bytes]
+        self, key: str, root: bytes, index: int, leaf: bytes, proof: list[bytes], *, head: Head | None = None
     ) -> tuple[bool, DocumentStatus]:
-        """Document `index` of the batch that `key` anchored as `root`, with the on-chain proof check."""
-        proof_valid, raw = self.eth_call("checkDocument", checksummed(key), root, index, leaf, proof)
-        return bool(proof_valid), _status(raw)
+        """Document `index` of the batch that `key` anchored as `root`, with the on-chain proof check,
+        as of block `head` (read once per block: a second verification of the same document in the
+        same block asks the chain nothing)."""
+        at = hex(head.number) if head is not None else "latest"
+        cache_key = (head.hash if head is not None else None, checksummed(key), root, index, leaf, tuple(proof))
+        if head is not None:
+            with self._lock:
+                found = self._status_cache.get(cache_key)
+            if found is not None:
+                return found
+        proof_valid, raw = self.eth_call("checkDocument", checksummed(key), root, index, leaf, proof, block=at)
+        answer = bool(proof_valid), _status(raw)
+        if head is not None:
+            with self._lock:
+                self._status_cache[cache_key] = answer
+        return answer
+
+    # ------------------------------------------------------------ the block a verdict rests on
+
+    def head(self, freshness: float) -> Head:
+        """The latest block, re-read when the one held is older than `freshness` seconds. On a new
+        block, the answers cached for older blocks are dropped, and issuers named by the registry's
+        events since the last block seen are read afresh (their records change only through events)."""
+        now = time.monotonic()
+        with self._lock:
+            held, read_at = self._head, self._head_read_at
+        if held is not None and now - read_at < freshness:
+            return held
+        raw = self.rpc("eth_getBlockByNumber", ["latest", False])
+        if not isinstance(raw, dict):
+            raise ChainError(f"the chain at {self.rpc_url} did not answer eth_getBlockByNumber")
+        head = Head(int(raw["number"], 16), str(raw["hash"]), int(raw["timestamp"], 16))
+        if held is not None and head.hash != held.hash:
+            self._forget_changed_issuers(held.number, head.number)
+        with self._lock:
+            if held is None or head.hash != held.hash:
+                self._status_cache = {}
+            self._head, self._head_read_at = head, now
+        return head
+
+    def _forget_changed_issuers(self, after: int, upto: int) -> None:
+        """Drop the cached records of issuers the registry's events name in blocks (after, upto]."""
+        if upto <= after or not self._issuer_cache:
+            return
+        topics = [[_topic(sig) for sig in _ISSUER_EVENTS]]
+        try:
+            logs = []
+            for start in range(after + 1, upto + 1, LOG_RANGE):
+                end = min(start + LOG_RANGE - 1, upto)
+                logs += self.rpc(
+                    "eth_getLogs",
+                    [{"address": self.registry, "fromBlock": hex(start), "toBlock": hex(end), "topics": topics}],
+                )
+        except ChainError:
+            logs = None
+        with self._lock:
+            if logs is None or any(log["topics"][0] == _topic(_ACCREDITOR_EVENT) for log in logs):
+                self._issuer_cache = {}  # cannot tell who changed, or an accreditor renamed: read all afresh
+                return
+            for log in logs:
+                self._issuer_cache.pop(int(log["topics"][1], 16), None)
 
     def document_status(self, key: str, root: bytes, index: int) -> DocumentStatus:
         return _status(self.eth_call("documentStatus", checksummed(key), root, index)[0])
 
-    ISSUER_CACHE_SECONDS = 30.0
-
     def issuer(self, issuer_id: int) -> IssuerInfo:
-        """The issuer's record, cached briefly: verification only displays it (whether the issuer
-        was accredited when it anchored comes, uncached, from documentStatus)."""
+        """The issuer's record, cached until the registry's events say it changed (see `head`):
+        verification only displays it (whether the issuer was accredited when it anchored comes from
+        documentStatus, read at the verdict's block)."""
         cached = self._issuer_cache.get(issuer_id)
-        if cached is not None and time.monotonic() - cached[0] < self.ISSUER_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         info = self._read_issuer(issuer_id)
-        self._issuer_cache[issuer_id] = (time.monotonic(), info)
+        with self._lock:
+            if len(self._issuer_cache) < MAX_CACHED_ISSUERS:
+                self._issuer_cache[issuer_id] = info
         return info
 
     def _read_issuer(self, issuer_id: int) -> IssuerInfo:
@@ -296,7 +394,7 @@ class ChainReader:
         for issuer_id, raw in zip(
             issuer_ids, self.rpc_batch([self.call_request("issuer", i) for i in issuer_ids]), strict=True
         ):
-            self._issuer_cache[issuer_id] = (time.monotonic(), IssuerInfo.from_abi(decode(raw)[0]))
+            self._issuer_cache[issuer_id] = IssuerInfo.from_abi(decode(raw)[0])
 
     def issuer_count(self) -> int:
         return int(self.eth_call("issuerCount")[0])

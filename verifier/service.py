@@ -30,10 +30,15 @@ class Verifier:
     anchor, each used only after the endpoint proved it serves the anchor's chain (chain id and
     genesis block hash)."""
 
-    def __init__(self, anchors: TrustAnchors, rpc_url: str, *, trust_list: TrustList | None = None) -> None:
+    def __init__(
+        self, anchors: TrustAnchors, rpc_url: str, *, trust_list: TrustList | None = None, freshness: float = 1.0
+    ) -> None:
         self.anchors = anchors
         self.rpc_url = rpc_url
         self.trust_list = trust_list
+        #: seconds a block may be held before the chain's head is read again: every verdict states the
+        #: block it rests on, and no revocation is older than this (plus the chain's own block time)
+        self.freshness = freshness
         self._lock = threading.Lock()
         self._readers: dict[TrustAnchor, ChainReader] = {}
         self._pinned: dict[TrustAnchor, float] = {}

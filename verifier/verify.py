@@ -175,9 +175,22 @@ def verify_document(
     trust_info = anchor.to_dict()
     try:
         reader = verifier.reader(anchor)
+        head = reader.head(verifier.freshness)  # the block every answer below is read at
         proof_on_chain, state = status or reader.check_document(
-            receipt.anchor.issuer_key, receipt.anchor.root, doc.index, receipt.leaf, list(receipt.proof)
+            receipt.anchor.issuer_key, receipt.anchor.root, doc.index, receipt.leaf, list(receipt.proof), head=head
         )
+        if not state.anchored and status is None:  # never "not authentic" from a held block: read the newest
+            newest = reader.head(0.0)
+            if newest.hash != head.hash:
+                head = newest
+                proof_on_chain, state = reader.check_document(
+                    receipt.anchor.issuer_key,
+                    receipt.anchor.root,
+                    doc.index,
+                    receipt.leaf,
+                    list(receipt.proof),
+                    head=head,
+                )
         anchored = anchor_check(receipt, state, proof_on_chain, batch_known)  # (4)
         checks.append(anchored)
         anchor_info = {
@@ -191,7 +204,13 @@ def verify_document(
         }
         if not anchored.ok:
             return Verdict(
-                Outcome.UNKNOWN, tuple(checks), sha, anchor=anchor_info, document=document_info, trust_anchor=trust_info
+                Outcome.UNKNOWN,
+                tuple(checks),
+                sha,
+                anchor=anchor_info,
+                document=document_info,
+                trust_anchor=trust_info,
+                block=head.to_dict(),
             )
         issuer = reader.issuer(state.issuer_id)
     except SceauError as exc:
@@ -228,4 +247,5 @@ def verify_document(
         revocation=revocation_info,
         document=document_info,
         trust_anchor=trust_info,
+        block=head.to_dict(),
     )

@@ -42,7 +42,8 @@ def current_verifier() -> Verifier:
 
         anchors = trust_anchors(Path(explicit) if explicit else None)
         url = current_app.config.get("SCEAU_RPC_URL") or rpc_url()
-        verifier = current_app.extensions["sceau_verifier"] = Verifier(anchors, url)
+        freshness = float(current_app.config.get("SCEAU_FRESHNESS_SECONDS") or 1.0)
+        verifier = current_app.extensions["sceau_verifier"] = Verifier(anchors, url, freshness=freshness)
     return verifier
 
 
@@ -154,7 +155,7 @@ def verify_bulk() -> ResponseReturnValue:
     if fmt == "csv":
         return Response(bulk.report_csv(lines), mimetype="text/csv")
     if fmt == "html":
-        return Response(bulk.report_html(lines), mimetype="text/html")
+        return Response(bulk.report_html(lines, bulk.request_language(flask_request)), mimetype="text/html")
     return jsonify(bulk.report_json(lines))
 
 

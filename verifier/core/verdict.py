@@ -77,6 +77,7 @@ class Verdict:
     error: str | None = None  # technical detail, for logs and the JSON answer; never shown on the page
     trust_anchor: dict[str, Any] | None = None  # the anchor the verdict rests on
     error_code: str | None = None  # what a person reads instead (verifier.core.messages)
+    block: dict[str, Any] | None = None  # the block (number, hash, timestamp) the chain was read at
 
     @property
     def exit_code(self) -> int:
@@ -91,6 +92,7 @@ class Verdict:
             "anchor": self.anchor,
             "revocation": self.revocation,
             "trustAnchor": self.trust_anchor,
+            "block": self.block,
         }
         if self.error is not None:
             out["error"] = self.error
