@@ -9,6 +9,9 @@ update means the file was changed after certification; anything in it that chang
 (a "shadow attack" on contents, fonts, resources, annotations, actions, forms or layers) is
 refused. Parsing is pypdf's; nothing here parses PDF syntax by hand except finding the ``%%EOF``
 and ``startxref`` keywords that delimit updates.
+
+Why one module of this size: the checks are one security argument (what is accepted, and why
+nothing else is), read and reviewed together; split, a reviewer would lose the whole.
 """
 
 from __future__ import annotations

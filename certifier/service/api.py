@@ -3,6 +3,12 @@
 Every request is authenticated by a bearer token bound to one issuer; a token never sees another
 issuer's documents (404, as if they did not exist). Writes are all-or-nothing: one database
 transaction per request, files moved into storage only after it commits.
+
+Longer than our modules usually are, on purpose: it is the one blueprint of /api/v1, and every
+route leans on the guards defined here (token scope, early size refusal, one error shape,
+idempotency); the console imports its JSON shapes. Input rules live in validation.py and the
+queue in store/documents.py, so what remains is routes; splitting them by resource would
+spread one blueprint over modules that each import all of this one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from certifier.errors import http_status
 from certifier.keys import keystore
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
@@ -47,6 +54,7 @@ from certifier.store.documents import (
     receipts_for_batch,
     submit,
 )
+from certifier.store.states import DocumentStatus, TxStatus
 from certifier.store.uploads import EmptyUpload, commit_file, fingerprint_stream, store_stream
 from verifier.chain import Reason
 from verifier.core.errors import ConfigurationError, SceauError
@@ -135,6 +143,10 @@ def own_document(session: Session, token: Token, doc_id: Any) -> Document | None
 # ---------------------------------------------------------------- representations
 
 
+#: A transaction's hash is shown once it is in a block (before, a replacement may change it).
+_IN_A_BLOCK = (TxStatus.mined, TxStatus.confirmed)
+
+
 def batch_json(b: Batch) -> dict[str, Any]:
     return {
         "id": b.id,
@@ -142,11 +154,11 @@ def batch_json(b: Batch) -> dict[str, Any]:
         "kind": kind_name(b.kind),
         "documentCount": b.document_count,
         "status": b.status,
-        "transactionHash": b.tx_hash if b.status in ("mined", "confirmed") else None,
+        "transactionHash": b.tx_hash if b.status in _IN_A_BLOCK else None,
         "blockNumber": b.block_number,
         "createdAt": b.created_at,
         "confirmedAt": b.confirmed_at,
-        "error": b.last_error if b.status != "confirmed" else None,  # failed, or why it is held (worker.py)
+        "error": b.last_error if b.status != TxStatus.confirmed else None,  # failed, or why it is held (worker)
     }
 
 
@@ -171,7 +183,7 @@ def document_json(session: Session, d: Document, full: bool = False) -> dict[str
                 "id": revocation.id,
                 "status": revocation.status,
                 "reason": Reason(revocation.reason).slug,
-                "transactionHash": revocation.tx_hash if revocation.status in ("mined", "confirmed") else None,
+                "transactionHash": revocation.tx_hash if revocation.status in _IN_A_BLOCK else None,
             }
             if revocation
             else None
@@ -424,7 +436,7 @@ def get_receipt(doc_id: str) -> ResponseReturnValue:
     doc = own_document(session, g.token, doc_id)
     if doc is None:
         return error(404, f"no document {doc_id}")
-    if doc.status != "confirmed":
+    if doc.status != DocumentStatus.confirmed:
         return error(409, f"document {doc_id} is {doc.status}; its receipt exists once it is confirmed")
     batch = session.get(Batch, doc.batch_id)
     assert batch is not None
@@ -613,7 +625,7 @@ def get_audit() -> ResponseReturnValue:
 
 @bp.errorhandler(SceauError)
 def sceau_error(exc: SceauError) -> ResponseReturnValue:
-    return error(503, str(exc))
+    return error(http_status(exc), str(exc))
 
 
 # ---------------------------------------------------------------- rosters

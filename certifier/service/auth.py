@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from certifier.errors import RequestError
 from certifier.store.db import Token, audit, now
 from verifier.core.errors import ConfigurationError
 
@@ -16,12 +17,16 @@ SCOPES = ("issue", "revoke", "read")
 PREFIX = "sceau_"
 
 
-class Unauthorized(Exception):
+class Unauthorized(RequestError):
     """No usable token: 401."""
 
+    status = 401
 
-class Forbidden(Exception):
+
+class Forbidden(RequestError):
     """A valid token without the scope needed: 403."""
+
+    status = 403
 
 
 def _hash(token: str) -> str:

@@ -13,6 +13,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
 
+from certifier.errors import RequestError
 from verifier.core.kinds import KINDS
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -35,7 +36,7 @@ MAX_TEXT = 200
 MAX_AUDIT_ID = 2**31 - 1
 
 
-class Invalid(Exception):
+class Invalid(RequestError):
     """The request is refused; `status` is 400 (malformed) or 422 (well-formed, unprocessable)."""
 
     def __init__(self, problems: list[str], status: int = 400) -> None:

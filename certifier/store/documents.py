@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from certifier.chain.deployment import Deployment
 from certifier.chain.merkle_batch import MerkleBatch
+from certifier.errors import RequestError
 from certifier.store.db import Batch, Document, Revocation, audit, new_id, now, rowcount
 from verifier.chain import Reason
 from verifier.core.fields import fields_sha256
@@ -22,8 +23,10 @@ from verifier.core.merkle import LeafValues
 from verifier.core.receipt import Receipt
 
 
-class Conflict(Exception):
+class Conflict(RequestError):
     """The request cannot apply to the documents in their current state."""
+
+    status = 409
 
 
 @dataclass(frozen=True)

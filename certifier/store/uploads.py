@@ -13,14 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from verifier.core.errors import DocumentError
 from verifier.core.hashing import CHUNK, sha256_stream
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-class EmptyUpload(ValueError):
-    pass
+class EmptyUpload(DocumentError):
+    """An uploaded file with no bytes: nothing to fingerprint."""
 
 
 @contextmanager
