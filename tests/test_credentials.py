@@ -261,3 +261,23 @@ def test_the_cli_issues_and_verifies_a_credential(chain: Chain, issuer: str, sce
     checked = sceau("credential", "verify", "--json", pdf.with_name("martin.pdf.credential.json"))
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.output)["verdict"] == "valid"
+
+
+def test_the_cli_the_endpoint_and_the_page_take_a_credential_alone(
+    chain: Chain, issued: Issued, service: Any, sceau: Any
+) -> None:
+    """An employer holding only the credential file: `sceau verify FILE`, the JSON endpoint and a
+    paste on the page all give the one verdict of verify_credential."""
+    result = sceau("verify", "--json", issued.credential_path)
+    assert result.exit_code == 0 and json.loads(result.output)["verdict"] == "valid", result.output
+    data = issued.credential_path.read_bytes()
+    answer = service.client.post("/api/v1/verify", data=data, content_type="application/json").get_json()
+    assert answer["verdict"] == "valid"
+    page = service.client.post(
+        "/verify", data={"lang": "fr", "seal": data.decode()}, content_type="multipart/form-data"
+    ).get_data(as_text=True)
+    assert "authentique" in page
+    forged = json.loads(data)
+    forged["credentialSubject"]["name"] = "Quelqu'un d'autre"
+    answer = service.client.post("/api/v1/verify", json=forged).get_json()
+    assert answer["verdict"] == "tampered"

@@ -68,7 +68,9 @@ def verify_form() -> ResponseReturnValue:
     seal_image = request.files.get("seal_image")
     try:
         with bounded():
-            if seal_text or (seal_image is not None and seal_image.filename):
+            if seal_text.startswith("{"):  # a pasted Verifiable Credential (JSON), which carries its receipt
+                verdict = current_verifier().verify_bytes(seal_text.encode(), None).to_dict()
+            elif seal_text or (seal_image is not None and seal_image.filename):
                 verdict = _verify_seal(seal_text, seal_image)
             elif upload is not None and upload.filename:
                 receipt_data = receipt.read() if receipt is not None and receipt.filename else None

@@ -109,6 +109,10 @@ class Verifier:
             certified = self.verify_certified_pdf(data)
             if certified is not None:
                 return certified
+            if looks_like_credential(data):  # a Verifiable Credential carries its own receipt
+                from verifier.credentials.verify import verify_credential
+
+                return verify_credential(data, self)
             return error_verdict(
                 "no receipt given, and the document is not a certified PDF", digest.hex(), code="error.no_receipt"
             )
@@ -127,6 +131,12 @@ class Verifier:
                 certified = self.verify_certified_pdf(path.read_bytes())
                 if certified is not None:
                     return certified
+        if receipt_path is None and not beside.exists() and path.stat().st_size <= MAX_CREDENTIAL_BYTES:
+            data = path.read_bytes()
+            if looks_like_credential(data):
+                from verifier.credentials.verify import verify_credential
+
+                return verify_credential(data, self)
         receipt_path = receipt_path or beside
         try:
             receipt = read_receipt_file(receipt_path)
@@ -184,6 +194,13 @@ def read_receipt_file(path: Path) -> Receipt:
 
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
+MAX_CREDENTIAL_BYTES = 1024 * 1024
+
+
+def looks_like_credential(data: bytes) -> bool:
+    """A JSON-LD Verifiable Credential (CREDENTIAL.md): an object with @context and a proof."""
+    head = data[:4096].lstrip()
+    return head.startswith(b"{") and b'"@context"' in data[:65536] and b'"proof"' in data
 
 
 def _stamped_fields(seal_text: str, receipt: Receipt) -> tuple[dict[str, str], str | None]:

@@ -89,7 +89,7 @@ def verify() -> ResponseReturnValue:
 
 def _verify_digest() -> ResponseReturnValue:
     """JSON ``{"sha256": "…", "receipt": {…}}``: verify by fingerprint, the document never leaving
-    the verifier's machine (and no upload to parse)."""
+    the verifier's machine (and no upload to parse); or a Verifiable Credential (CREDENTIAL.md)."""
     from verifier.core.errors import InvalidReceipt
     from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt, parse_json
 
@@ -99,6 +99,14 @@ def _verify_digest() -> ResponseReturnValue:
         body = parse_json(flask_request.get_data(as_text=False).decode("utf-8"), "request body")
     except (InvalidReceipt, UnicodeDecodeError) as exc:
         return jsonify(error_verdict(f"the body is not acceptable JSON: {exc}").to_dict()), 400
+    if isinstance(body, dict) and "@context" in body:  # a Verifiable Credential: it carries its own receipt
+        from verifier.credentials.verify import verify_credential
+
+        try:
+            verifier = current_verifier()
+        except SceauError as exc:
+            return jsonify(error_verdict(str(exc)).to_dict()), 503
+        return jsonify(verify_credential(flask_request.get_data(as_text=False), verifier).to_dict())
     sha = body.get("sha256") if isinstance(body, dict) else None
     if not isinstance(body, dict) or set(body) != {"sha256", "receipt"} or not isinstance(sha, str):
         return jsonify(error_verdict('send {"sha256": "<64 hex digits>", "receipt": {…}}').to_dict()), 400

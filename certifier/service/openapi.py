@@ -512,15 +512,26 @@ SPEC: dict[str, Any] = {
                     "content": {
                         "application/json": {
                             "schema": {
-                                "type": "object",
-                                "required": ["sha256", "receipt"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
-                                    "receipt": {
-                                        "description": "The receipt (RECEIPT.md); a malformed one gets its verdict, 200"
+                                "oneOf": [
+                                    {
+                                        "type": "object",
+                                        "required": ["sha256", "receipt"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                                            "receipt": {
+                                                "description": "The receipt (RECEIPT.md); a malformed one gets "
+                                                "its verdict, 200"
+                                            },
+                                        },
                                     },
-                                },
+                                    {
+                                        "type": "object",
+                                        "required": ["@context"],
+                                        "description": "A Verifiable Credential (CREDENTIAL.md), which carries its "
+                                        "own receipt; whatever it holds gets a verdict, 200",
+                                    },
+                                ]
                             }
                         },
                         "multipart/form-data": {
