@@ -46,7 +46,8 @@ lint: install
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The suite runs twice: on SQLite (the embedded default), then on PostgreSQL when one answers.
+# The suite runs on SQLite (the embedded default), then every test that uses the database runs again
+# on PostgreSQL (tests/store_only.py: the others do not touch the store).
 # With CI=true (as .ci/run sets it) nothing may be skipped: no PostgreSQL or no Chromium fails.
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
@@ -54,8 +55,8 @@ test: install lint
 	@echo "== test suite on SQLite =="
 	$(PY) -m pytest -q
 	@if $(PY) scripts/pg_available.py "$(PG_URL)"; then \
-	  echo "== test suite on PostgreSQL ($(PG_URL)) =="; \
-	  SCEAU_TEST_DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q; \
+	  echo "== the tests that use the database, on PostgreSQL ($(PG_URL)) =="; \
+	  SCEAU_TEST_DATABASE_URL="$(PG_URL)" $(PY) -m pytest -q -p tests.store_only --store-only; \
 	elif [ "$$CI" = true ]; then \
 	  echo "FAILED: CI=true and no PostgreSQL server answers at $(PG_URL): the production store went untested"; \
 	  exit 1; \
