@@ -38,6 +38,9 @@ class Settings:
     #: Base URL of the public verifier page (``SCEAU_VERIFIER_URL``): seals then hold a link that
     #: any phone camera opens (``BASE/#SC1:…``); empty: the bare ``SC1:`` text.
     verifier_url: str | None = None
+    #: Public base URL of the issuer service (``SCEAU_PUBLIC_URL``): credentials' status list
+    #: entries point at ``BASE/status/ISSUER/LIST``; None: http://127.0.0.1:8000.
+    public_url: str | None = None
     #: Seconds between beginning and accepting a transfer of the root role of a registry deployed
     #: by `sceau deploy`; None: 0 on the local dev chain, 2 days elsewhere.
     admin_delay: int | None = None

@@ -24,5 +24,5 @@ def fuzz_script() -> ModuleType:
 def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(service: Service, issuer: str) -> None:
     token = service.token(issuer)["Authorization"].removeprefix("Bearer ")
     report = fuzz_script().fuzz(service.app, token, max_examples=5, seed=20261201)
-    assert len(report.operations) == 13 and report.cases > 100, report.summary()
+    assert len(report.operations) == 14 and report.cases > 100, report.summary()
     assert report.ok, report.summary() + "\n" + report.details()

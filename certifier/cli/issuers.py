@@ -105,6 +105,10 @@ def issuer_create(
         if passphrase != os.environ.get("SCEAU_KEY_PASSPHRASE"):
             secret = ("passphrase", passphrase)
     record = create_issuer(w3, name, kinds, identifier, passphrase, accredit=not no_accredit, make_key=make_key)
+    if passphrase:  # its Ed25519 key for Verifiable Credentials, so the service can build them (CREDENTIAL.md §4)
+        from certifier.keys.credential_keys import load_or_create
+
+        load_or_create(record.name, passphrase)
     kept = store_secret(record.name, *secret) if secret and keep_secret else None
     emit(
         as_json,

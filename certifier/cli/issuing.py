@@ -1,10 +1,11 @@
 """Anchoring and revoking from the command line, without the service: `sceau issue` (files, one
-batch, one receipt each), `sceau revoke`, and `sceau seal` (a title printed on paper: its fields
-anchored, a signed QR code)."""
+batch, one receipt each; with --credential each also a Verifiable Credential), `sceau revoke`,
+and `sceau seal` (a title printed on paper: its fields anchored, a signed QR code)."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,18 @@ from verifier.core.kinds import KINDS, kind_code
 from verifier.core.receipt import Receipt
 
 
+@dataclass(frozen=True)
+class IssueRun:
+    """What `sceau issue` anchored, with or without credentials."""
+
+    w3: Any
+    account: Any
+    sent: Any
+    batch: Any
+    receipts: list[tuple[Path, Receipt]]
+    credentials: list[Path] = field(default_factory=list)
+
+
 @click.command()
 @click.option("--issuer", "issuer_name", required=True, help="Issuer name (see `sceau issuer list`).")
 @click.option(
@@ -29,6 +42,14 @@ from verifier.core.receipt import Receipt
 )
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write receipts here.")
 @click.option("--certified-pdf", is_flag=True, help="Also write FILE.certified.pdf: receipt attached, seal stamped.")
+@click.option(
+    "--credential",
+    "with_credential",
+    is_flag=True,
+    help="Also issue each file as a W3C Verifiable Credential in the same batch (FILE.credential.json; "
+    "as `sceau credential issue`).",
+)
+@click.option("--status-url", default=None, help="With --credential: public base URL of status lists.")
 @click.option(
     "--field",
     "fields",
@@ -53,6 +74,8 @@ def issue(
     valid_until: str | None,
     out_dir: Path | None,
     certified_pdf: bool,
+    with_credential: bool,
+    status_url: str | None,
     fields: tuple[str, ...],
     seal_position: str,
     as_json: bool,
@@ -70,31 +93,34 @@ def issue(
             "fields describe one document: give one FILE (a roster for a cohort)", param_hint="--field"
         )
     start, until = validity(valid_from, valid_until)
-    record, account = unlock_issuer(issuer_name)
-    w3 = chain_w3()
-    deployment = current(w3)
-    with click.progressbar(
-        length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
-    ) as bar:
-        digests = fingerprint_all(files, bar.update)
-    issued = issue_files(
-        w3,
-        deployment,
-        account,
-        files,
-        kind=kind_code(kind or record.kinds[0]),
-        valid_from=start,
-        valid_until=until,
-        out_dir=out_dir,
-        digests=digests,
-        fields=[fields_sha256(displayed)] if displayed else None,
-    )
+    if with_credential:
+        issued = _issue_with_credentials(issuer_name, files, displayed, kind, start, until, out_dir, status_url)
+    else:
+        record, account = unlock_issuer(issuer_name)
+        w3 = chain_w3()
+        with click.progressbar(
+            length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
+        ) as bar:
+            digests = fingerprint_all(files, bar.update)
+        anchored = issue_files(
+            w3,
+            current(w3),
+            account,
+            files,
+            kind=kind_code(kind or record.kinds[0]),
+            valid_from=start,
+            valid_until=until,
+            out_dir=out_dir,
+            digests=digests,
+            fields=[fields_sha256(displayed)] if displayed else None,
+        )
+        issued = IssueRun(w3, account, anchored.sent, anchored.batch, anchored.receipts)
     certified = []
     if certified_pdf:
         from certifier.chain.certified_pdf import certify_and_seal
         from verifier.pdf import is_pdf
 
-        anchored_at = int(w3.eth.get_block(issued.sent.block_number)["timestamp"])
+        anchored_at = int(issued.w3.eth.get_block(issued.sent.block_number)["timestamp"])
         for path, (receipt_file, receipt) in zip(files, issued.receipts, strict=True):
             data = path.read_bytes()
             if not is_pdf(data):
@@ -104,7 +130,7 @@ def issue(
                 certify_and_seal(
                     data,
                     receipt,
-                    account.key,
+                    issued.account.key,
                     anchored_at,
                     fields=displayed,
                     position=seal_position,
@@ -122,10 +148,47 @@ def issue(
             "gasUsed": issued.sent.gas_used,
             "receipts": [str(p) for p, _ in issued.receipts],
             "certifiedPdfs": certified,
+            "credentials": [str(p) for p in issued.credentials],
         },
         f"anchored {len(files)} document(s) in block {issued.sent.block_number} (tx {tx}, {issued.sent.gas_used} gas)\n"
-        + "\n".join(f"  {p}" for p, _ in issued.receipts),
+        + "\n".join(f"  {p}" for p, _ in issued.receipts)
+        + "".join(f"\n  {p}" for p in issued.credentials),
     )
+
+
+def _issue_with_credentials(
+    issuer_name: str,
+    files: tuple[Path, ...],
+    displayed: dict[str, str],
+    kind: str | None,
+    start: int,
+    until: int,
+    out_dir: Path | None,
+    status_url: str | None,
+) -> IssueRun:
+    """`sceau credential issue` for these files: each file's leaf and its credential's in one batch."""
+    from certifier.chain.deployment import current
+    from certifier.cli.credentials import _open_issuer, status_base_url
+    from certifier.credentials.issuing import issue_with_credentials
+
+    record, account, passphrase = _open_issuer(issuer_name)
+    w3 = chain_w3()
+    made = issue_with_credentials(
+        w3,
+        current(w3),
+        account,
+        record,
+        passphrase,
+        list(files),
+        [displayed] * len(files),
+        kind=kind_code(kind or record.kinds[0]),
+        valid_from=start,
+        valid_until=until,
+        status_base_url=status_url or status_base_url(),
+        out_dir=out_dir,
+    )
+    receipts = [(i.receipt_path, i.receipt) for i in made.items]
+    return IssueRun(w3, account, made.sent, made.batch, receipts, [i.credential_path for i in made.items])
 
 
 def _receipt_for(arg: Path) -> Receipt:

@@ -52,6 +52,7 @@ class IssuedCredential:
     credential_path: Path
     credential_receipt_path: Path
     credential: dict[str, Any]
+    receipt: Receipt  # the document's
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def issue_with_credentials(
         tmp.replace(target)
         pair = (receipt_path(path, out_dir), doc_receipt), (credential_receipt_path(path, out_dir), cred_receipt)
         written += pair
-        items.append(IssuedCredential(path, pair[0][0], target, pair[1][0], signed))
+        items.append(IssuedCredential(path, pair[0][0], target, pair[1][0], signed, doc_receipt))
     write_receipts(written)
     publish_status_lists(w3, deployment, record, key, base)
     return IssuedWithCredentials(items, sent, batch)

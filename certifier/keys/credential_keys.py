@@ -104,6 +104,19 @@ def _open(data: dict[str, Any], passphrase: str, what: str) -> Ed25519PrivateKey
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 
+def public_did(issuer_name: str, base: Path | None = None) -> str | None:
+    """The issuer's credential did:key, read from the key file's public part (no passphrase: the web
+    processes build unsigned credentials with it); None when the issuer has no credential key yet."""
+    path = key_path(issuer_name, base)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    if data.get("format") != FORMAT or not isinstance(data.get("publicKeyMultibase"), str):
+        raise ConfigurationError(f"{path} is not a Sceau credential key")
+    return "did:key:" + str(data["publicKeyMultibase"])
+
+
 def load_or_create(issuer_name: str, passphrase: str, base: Path | None = None) -> tuple[CredentialKey, bool]:
     """The issuer's credential key, made (and saved, 0600) on first use; True when just made."""
     if not passphrase:

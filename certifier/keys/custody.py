@@ -27,6 +27,7 @@ from eth_account.signers.local import LocalAccount
 
 from certifier.config import home
 from certifier.keys import keystore
+from certifier.keys.credential_keys import CredentialKey, WrongCredentialPassphrase, load_or_create
 from verifier.core.errors import ConfigurationError, InvalidFields
 from verifier.core.receipt import Receipt
 from verifier.core.seal import Seal
@@ -154,6 +155,7 @@ class Custody:
         self.base = base
         self._environ = environ if environ is not None else os.environ
         self._signers: dict[str, Signer] = {}
+        self._credential_keys: dict[str, CredentialKey] = {}
         self._failed: dict[str, tuple[Any, KeyLocked]] = {}
         self._lock = threading.Lock()
 
@@ -198,8 +200,19 @@ class Custody:
             from certifier.keys.hsm import open_signer
 
             return open_signer(record, str(pin), str(hsm.get("module") or record.hsm.get("module") or ""))
-        passphrase = own.get("passphrase")
-        source = f"{where}"
+        passphrase, source = self._passphrase(record, own)
+        try:
+            return LocalSigner(record.unlock(passphrase))
+        except keystore.WrongPassphrase:
+            raise KeyLocked(
+                f"wrong passphrase for issuer {record.name!r} (from {source}): put its own passphrase in {where} "
+                f'as [issuers."{record.name}"] passphrase = "…"'
+            ) from None
+
+    def _passphrase(self, record: keystore.IssuerKey, own: dict[str, Any]) -> tuple[str, str]:
+        """The issuer's keystore passphrase and where it came from."""
+        where = secrets_path(self.base)
+        passphrase, source = own.get("passphrase"), str(where)
         if not passphrase:
             passphrase, source = self._environ.get("SCEAU_KEY_PASSPHRASE"), "SCEAU_KEY_PASSPHRASE"
         if not passphrase:
@@ -207,10 +220,24 @@ class Custody:
                 f'no passphrase for issuer {record.name!r}: add [issuers."{record.name}"] passphrase = "…" '
                 f"to {where} (mode 0600)"
             )
-        try:
-            return LocalSigner(record.unlock(str(passphrase)))
-        except keystore.WrongPassphrase:
-            raise KeyLocked(
-                f"wrong passphrase for issuer {record.name!r} (from {source}): put its own passphrase in {where} "
-                f'as [issuers."{record.name}"] passphrase = "…"'
-            ) from None
+        return str(passphrase), source
+
+    def credential_key(self, issuer: str) -> CredentialKey:
+        """The issuer's Ed25519 credential key (credential_keys.py), opened — or made, on first use —
+        with its keystore passphrase (an HSM issuer's too: its credential key is a file)."""
+        with self._lock:
+            if issuer in self._credential_keys:
+                return self._credential_keys[issuer]
+            record = keystore.load(issuer, self.base)
+            own: dict[str, Any] = read_secrets(self.base).get("issuers", {}).get(record.name, {})
+            passphrase, source = self._passphrase(record, own)
+            try:
+                key, _ = load_or_create(record.name, passphrase, self.base)
+            except WrongCredentialPassphrase:
+                raise KeyLocked(
+                    f"wrong passphrase for the credential key of issuer {record.name!r} (from {source}): it opens "
+                    f'with the keystore\'s passphrase, given as [issuers."{record.name}"] passphrase = "…" in '
+                    f"{secrets_path(self.base)}"
+                ) from None
+            self._credential_keys[issuer] = key
+            return key

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from certifier.credentials.batching import CredentialMaker, credential_did, public_url
 from certifier.errors import http_status
 from certifier.keys import keystore
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
@@ -39,6 +40,7 @@ from certifier.service.validation import (
     Problems,
     check_keys,
     parse_date,
+    parse_flag,
     parse_idempotency_key,
     parse_kind,
     parse_sha256,
@@ -61,6 +63,7 @@ from verifier.core.errors import ConfigurationError, SceauError
 from verifier.core.kinds import kind_name
 from verifier.core.merkle import leaf_hash
 from verifier.core.receipt import MEDIA_TYPE
+from verifier.credentials.verify import MEDIA_TYPE as CREDENTIAL_MEDIA_TYPE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -129,6 +132,18 @@ def issuer_record(token: Token) -> keystore.IssuerKey:
         raise Conflict(str(exc)) from None
 
 
+def credential_maker() -> CredentialMaker:
+    """What builds the unsigned credentials of a batch formed here (no key: see batching.py)."""
+    return CredentialMaker(ctx().deployment, public_url(ctx().settings.public_url))
+
+
+def require_credentials(record: keystore.IssuerKey) -> None:
+    """Refuse (409) documents asking for a credential that the issuer cannot give yet."""
+    if record.issuer_id is None:
+        raise Conflict(f"issuer {record.name!r} is not accredited on chain: it cannot issue credentials")
+    credential_did(record.name)
+
+
 #: Ids are 32 hex digits (db.new_id); anything else names nothing, and never reaches the database.
 _ID = re.compile(r"[0-9a-f]{32}")
 
@@ -174,6 +189,7 @@ def document_json(session: Session, d: Document, full: bool = False) -> dict[str
         validUntil=d.valid_until or None,
         reference=d.reference,
         fields=d.fields,
+        credential=d.wants_credential,
         filename=d.filename,
         createdAt=d.created_at,
         failure=d.failure,
@@ -247,6 +263,7 @@ def post_documents() -> ResponseReturnValue:
                         i.valid_from if request.form.get("validFrom") else None,
                         i.valid_until,
                         i.reference,
+                        i.credential,
                     ]
                     for i in items
                 ]
@@ -254,6 +271,13 @@ def post_documents() -> ResponseReturnValue:
         ).hexdigest()
     else:
         return error(415, "send multipart/form-data (field 'file', repeatable) or application/json")
+    if any(i.credential for i in items):
+        try:
+            require_credentials(record)
+        except Conflict:
+            for tmp, _ in temps:
+                tmp.unlink(missing_ok=True)
+            raise
 
     def produce() -> tuple[int, Any]:
         docs = submit(session, token.issuer, items, actor=f"token:{token.id}")
@@ -292,7 +316,11 @@ def _json_documents(record: keystore.IssuerKey) -> list[NewDocument]:
             problems.add(where, "must be an object")
             continue
         check_keys(
-            entry, where, {"sha256", "kind", "validFrom", "validUntil", "reference", "fields"}, {"sha256"}, problems
+            entry,
+            where,
+            {"sha256", "kind", "validFrom", "validUntil", "reference", "fields", "credential"},
+            {"sha256"},
+            problems,
         )
         item = _new_document(
             record,
@@ -305,6 +333,7 @@ def _json_documents(record: keystore.IssuerKey) -> list[NewDocument]:
             parse_sha256(entry.get("sha256"), f"{where}.sha256", problems) if "sha256" in entry else None,
             fields=entry.get("fields"),
             form=False,
+            credential=entry.get("credential"),
         )
         if item:
             items.append(item)
@@ -324,6 +353,7 @@ def _new_document(
     filename: str | None = None,
     fields: Any = None,
     form: bool = True,
+    credential: Any = None,
 ) -> NewDocument | None:
     """One document's values; in a `form` (multipart), an empty field means "not given"."""
     kind_code = parse_kind(kind, f"{where}.kind", problems, record.kinds, blank=form)
@@ -334,9 +364,10 @@ def _new_document(
         problems.reject(f"{where}.validUntil", "must be after validFrom")
     parse_text(reference, f"{where}.reference", problems)
     displayed = _parse_fields(fields, f"{where}.fields", problems)
+    wants = parse_flag(credential, f"{where}.credential" if not form else "credential", problems, form=form)
     if sha256 is None or kind_code is None:
         return None
-    return NewDocument(sha256, kind_code, start, until or 0, reference, None, filename, displayed)
+    return NewDocument(sha256, kind_code, start, until or 0, reference, None, filename, displayed, wants)
 
 
 _FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
@@ -362,7 +393,7 @@ def _parse_fields(value: Any, where: str, problems: Problems) -> dict[str, str] 
 
 def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument], list[tuple[Path, bytes]]]:
     problems = Problems()
-    for key in sorted(set(request.form) - {"kind", "validFrom", "validUntil", "reference", "fields"}):
+    for key in sorted(set(request.form) - {"kind", "validFrom", "validUntil", "reference", "fields", "credential"}):
         problems.add(key, "unknown field")
     for key in sorted(set(request.files) - {"file"}):
         problems.add(key, "unknown file field (send documents as 'file')")
@@ -409,6 +440,7 @@ def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument],
                 digest,
                 filename,
                 fields,
+                credential=request.form.get("credential"),
             )
             if item:
                 items.append(item)
@@ -444,6 +476,33 @@ def get_receipt(doc_id: str) -> ResponseReturnValue:
     return Response(receipts[doc.id].to_json(), mimetype=MEDIA_TYPE)
 
 
+#: What GET …/credential may answer, first the default (VC 2.0's media type, CREDENTIAL.md §1).
+CREDENTIAL_MEDIA_TYPES = (CREDENTIAL_MEDIA_TYPE, "application/vc+ld+json", "application/json")
+
+
+@bp.get("/documents/<doc_id>/credential")
+@scoped("read")
+def get_credential(doc_id: str) -> ResponseReturnValue:
+    """The document's Verifiable Credential, signed, its receipt embedded (CREDENTIAL.md)."""
+    doc = own_document(g.session, g.token, doc_id)
+    if doc is None:
+        return error(404, f"no document {doc_id}")
+    if not doc.wants_credential:
+        return error(404, f"document {doc_id} was not issued with a credential")
+    if doc.status != DocumentStatus.confirmed:
+        return error(409, f"document {doc_id} is {doc.status}; its credential exists once it is confirmed")
+    if doc.credential is None:
+        return error(
+            409,
+            f"document {doc_id} is confirmed but its credential is not signed yet (the worker signs it just after "
+            "confirming the batch): try again in a minute; if this lasts, see `sceau status`",
+        )
+    chosen = request.accept_mimetypes.best_match(CREDENTIAL_MEDIA_TYPES, default=CREDENTIAL_MEDIA_TYPE)
+    if chosen not in CREDENTIAL_MEDIA_TYPES or request.accept_mimetypes.best in (None, "*/*"):
+        chosen = CREDENTIAL_MEDIA_TYPE
+    return Response(doc.credential, mimetype=chosen)
+
+
 @bp.get("/documents/<doc_id>/certified.pdf")
 @scoped("read")
 def get_certified_pdf(doc_id: str) -> ResponseReturnValue:
@@ -467,7 +526,13 @@ def post_batches() -> ResponseReturnValue:
     settings = ctx().settings
     try:
         made = form_batches(
-            session, g.token.issuer, batch_size=settings.batch_size, max_age=0, force=True, actor=f"token:{g.token.id}"
+            session,
+            g.token.issuer,
+            batch_size=settings.batch_size,
+            max_age=0,
+            force=True,
+            actor=f"token:{g.token.id}",
+            credentials=credential_maker(),
         )
         session.commit()
     except Conflict:  # the worker batched them first
@@ -641,15 +706,19 @@ def post_roster() -> ResponseReturnValue:
     if request.mimetype != "multipart/form-data":
         return error(415, "send multipart/form-data with 'roster' (CSV) and 'archive' (ZIP)")
     problems = Problems()
-    for key in sorted(set(request.form) - {"kind", "validUntil"}):
+    for key in sorted(set(request.form) - {"kind", "validUntil", "credential"}):
         problems.add(key[:40], "unknown field")
+    wants = parse_flag(request.form.get("credential"), "credential", problems)
+    record = issuer_record(token)
+    if wants:
+        require_credentials(record)
     for key in sorted(set(request.files) - {"roster", "archive"}):
         problems.add(key[:40], "unknown file field")
     roster, archive = request.files.get("roster"), request.files.get("archive")
     batch, docs = issue_roster(
         g.session,
         token.issuer,
-        issuer_record(token).kinds,
+        record.kinds,
         kind=request.form.get("kind"),
         valid_until=request.form.get("validUntil"),
         roster=roster.stream if roster is not None else None,
@@ -657,5 +726,6 @@ def post_roster() -> ResponseReturnValue:
         storage=ctx().storage,
         actor=f"token:{token.id}",
         problems=problems,
+        credentials=credential_maker() if wants else None,
     )
     return jsonify({"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}), 202

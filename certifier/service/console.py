@@ -273,8 +273,9 @@ def home() -> ResponseReturnValue:
 @logged_in
 def roster() -> ResponseReturnValue:
     """Issue a cohort through the same operation as the API's /rosters, as the session's token."""
-    from certifier.service.api import batch_json, document_json, issuer_record
+    from certifier.service.api import batch_json, credential_maker, document_json, issuer_record, require_credentials
     from certifier.service.rosters import issue_roster
+    from certifier.service.validation import Problems, parse_flag
 
     wants_json = request.accept_mimetypes.best == "application/json"
     if "issue" not in g.token.scopes.split(","):
@@ -283,16 +284,23 @@ def roster() -> ResponseReturnValue:
         flash(say("no_issue"), "error")
         return redirect(url_for("console.home"))
     try:
+        problems = Problems()
+        wants = parse_flag(request.form.get("credential"), "credential", problems)
+        problems.raise_if_any()
+        record = issuer_record(g.token)
+        if wants:
+            require_credentials(record)
         batch, docs = issue_roster(
             g.session,
             g.token.issuer,
-            issuer_record(g.token).kinds,
+            record.kinds,
             kind=request.form.get("kind"),
             valid_until=request.form.get("validUntil"),
             roster=request.files["roster"].stream if "roster" in request.files else None,
             archive=request.files["archive"].stream if "archive" in request.files else None,
             storage=ctx().storage,
             actor=f"console:{g.token.id}",
+            credentials=credential_maker() if wants else None,
         )
     except Invalid as exc:  # the roster's own lines and entries, quoted: shown as details (English)
         summary = say("roster_problems", count=len(exc.problems))
@@ -307,7 +315,7 @@ def roster() -> ResponseReturnValue:
             return jsonify({"error": say("roster_conflict")}), 409
         flash(say("roster_conflict"), "error")
         return redirect(url_for("console.home"))
-    accepted = say("accepted", count=batch.document_count)
+    accepted = say("accepted", count=len(docs))
     if wants_json:
         body = {"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}
         return jsonify({**body, "message": accepted}), 202
@@ -402,6 +410,23 @@ def receipt(doc_id: str) -> ResponseReturnValue:
     name = (doc.filename or doc.id) + ".receipt.json"
     return Response(
         text, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.get("/documents/<doc_id>/credential")
+@logged_in
+def credential(doc_id: str) -> ResponseReturnValue:
+    """The document's Verifiable Credential, as `FILE.credential.json` (CREDENTIAL.md §1)."""
+    from verifier.credentials.verify import MEDIA_TYPE
+
+    doc = g.session.get(Document, doc_id)
+    if doc is None or doc.issuer != g.token.issuer or not doc.wants_credential:
+        abort(404)
+    if doc.status != "confirmed" or doc.credential is None:
+        return render_template("console/problem.html", problem=say("credential_not_ready")), 409
+    name = (doc.filename or doc.id) + ".credential.json"
+    return Response(
+        doc.credential, mimetype=MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 

@@ -40,6 +40,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Roster (CSV: reference, family_name, given_names, degree, date, file)",
     },
     "archive": {"fr": "Les PDF (ZIP)", "en": "The PDFs (ZIP)"},
+    "with_credentials": {
+        "fr": "Délivrer aussi chaque diplôme comme attestation numérique vérifiable (Open Badges 3.0)",
+        "en": "Also issue each diploma as a Verifiable Credential (Open Badges 3.0)",
+    },
     "submit_cohort": {"fr": "Envoyer la promotion", "en": "Submit the cohort"},
     "progress": {"fr": "Progression de l'envoi", "en": "Upload progress"},
     "accepted": {"fr": "{count} documents acceptés en un seul lot", "en": "{count} documents accepted as one batch"},
@@ -70,6 +74,7 @@ TEXT: dict[str, dict[str, str]] = {
     "revoke": {"fr": "Révoquer", "en": "Revoke"},
     "receipt": {"fr": "reçu", "en": "receipt"},
     "certified_pdf": {"fr": "PDF certifié", "en": "certified PDF"},
+    "credential": {"fr": "attestation numérique", "en": "credential"},
     "reason_for": {"fr": "Motif pour {name}", "en": "Reason for {name}"},
     "reason_placeholder": {"fr": "motif…", "en": "reason…"},
     "no_documents": {"fr": "Aucun document pour l'instant.", "en": "No documents yet."},
@@ -121,6 +126,10 @@ TEXT: dict[str, dict[str, str]] = {
     "not_ready": {
         "fr": "La copie certifiée de ce document n'existe pas encore : elle existe une fois le document confirmé.",
         "en": "This document's certified copy does not exist yet: it exists once the document is confirmed.",
+    },
+    "credential_not_ready": {
+        "fr": "L'attestation numérique de ce document n'existe pas encore : elle existe peu après sa confirmation.",
+        "en": "This document's credential does not exist yet: it exists shortly after the document is confirmed.",
     },
     "problem_title": {"fr": "Page indisponible", "en": "Page unavailable"},
 }

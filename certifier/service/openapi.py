@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from certifier.service.validation import (
     DATE_PATTERN,
     DATE_TIME_PATTERN,
+    FORM_FLAGS,
     IDEMPOTENCY_KEY_PATTERN,
     MAX_AUDIT_ID,
     MAX_TIME,
@@ -54,6 +55,8 @@ _DATE = {"oneOf": [_DATE_STRING, _DATE_TIME_STRING, {"type": "integer", "minimum
 _BLANK = {"type": "string", "maxLength": 0}
 _FORM_DATE = {"oneOf": [_DATE_STRING, _DATE_TIME_STRING, _BLANK]}
 _FORM_KIND = {"enum": [*KINDS, ""]}
+#: A yes/no form field (validation.parse_flag).
+_FORM_FLAG = {"enum": list(FORM_FLAGS)}
 
 
 _ERRORS = {
@@ -84,6 +87,7 @@ _DOCUMENT_LINKS = {
     "GetDocument": ("getDocument", _FIRST_DOCUMENT),
     "GetReceipt": ("getReceipt", _FIRST_DOCUMENT),
     "GetCertifiedPdf": ("getCertifiedPdf", _FIRST_DOCUMENT),
+    "GetCredential": ("getCredential", _FIRST_DOCUMENT),
     "RevokeDocument": ("revokeDocument", _FIRST_DOCUMENT),
 }
 _BATCH_LINKS = {"GetBatch": ("getBatch", "$response.body#/batches/0/id")}
@@ -122,7 +126,10 @@ SPEC: dict[str, Any] = {
                     "id": {"type": "string"},
                     "root": {"type": "string", "pattern": "^0x[0-9a-f]{64}$"},
                     "kind": {"type": "string"},
-                    "documentCount": {"type": "integer"},
+                    "documentCount": {
+                        "type": "integer",
+                        "description": "leaves in the batch: its documents, and their credentials when asked for",
+                    },
                     "status": {"enum": _TX_STATUS},
                     "transactionHash": {"type": ["string", "null"]},
                     "blockNumber": {"type": ["integer", "null"]},
@@ -143,6 +150,10 @@ SPEC: dict[str, Any] = {
                     "validUntil": {"type": ["integer", "null"]},
                     "reference": {"type": ["string", "null"]},
                     "fields": {"oneOf": [_FIELDS, {"type": "null"}]},
+                    "credential": {
+                        "type": "boolean",
+                        "description": "issued with a Verifiable Credential (GET /api/v1/documents/{id}/credential)",
+                    },
                     "filename": {"type": ["string", "null"]},
                     "createdAt": {"type": "number"},
                     "failure": {"type": ["string", "null"]},
@@ -183,6 +194,10 @@ SPEC: dict[str, Any] = {
                                 "validUntil": _DATE,
                                 "reference": _TEXT,
                                 "fields": _FIELDS,
+                                "credential": {
+                                    "type": "boolean",
+                                    "description": "also issue it as a Verifiable Credential (CREDENTIAL.md)",
+                                },
                             },
                         },
                     }
@@ -251,6 +266,10 @@ SPEC: dict[str, Any] = {
                                         "type": "string",
                                         "description": "JSON object of displayed fields, with exactly one file",
                                     },
+                                    "credential": {
+                                        **_FORM_FLAG,
+                                        "description": "1: also issue each file as a Verifiable Credential",
+                                    },
                                 },
                             }
                         },
@@ -268,7 +287,11 @@ SPEC: dict[str, Any] = {
                         ),
                         _DOCUMENT_LINKS,
                     ),
-                    "409": _json(_ref("Error"), "Conflict"),
+                    "409": _json(
+                        _ref("Error"),
+                        "Conflict: an Idempotency-Key in use, or credentials asked of an issuer that cannot give "
+                        "them yet (not accredited, no credential key)",
+                    ),
                     "413": _json(_ref("Error"), "Upload larger than the configured limit"),
                     "415": _json(_ref("Error"), "Unsupported media type"),
                     "422": _json(
@@ -303,6 +326,28 @@ SPEC: dict[str, Any] = {
                     "409": _json(_ref("Error"), "Not confirmed yet"),
                     **_ERRORS,
                     **_NOT_FOUND,
+                    **_UNAVAILABLE,
+                },
+            }
+        },
+        "/api/v1/documents/{id}/credential": {
+            "get": {
+                "operationId": "getCredential",
+                "summary": "The W3C Verifiable Credential of a confirmed document submitted with credential: signed "
+                "(eddsa-rdfc-2022), its own receipt embedded (CREDENTIAL.md)",
+                "parameters": _ID,
+                "responses": {
+                    "200": {
+                        "description": "The credential (application/vc unless application/vc+ld+json or "
+                        "application/json is asked for)",
+                        "content": {
+                            media: {"schema": {"type": "object"}}
+                            for media in ("application/vc", "application/vc+ld+json", "application/json")
+                        },
+                    },
+                    "409": _json(_ref("Error"), "Not confirmed yet, or confirmed and its credential not signed yet"),
+                    **_ERRORS,
+                    "404": _json(_ref("Error"), "No such document for this issuer, or none issued with a credential"),
                     **_UNAVAILABLE,
                 },
             }
@@ -443,6 +488,10 @@ SPEC: dict[str, Any] = {
                                     "archive": {"type": "string", "format": "binary"},
                                     "kind": _FORM_KIND,
                                     "validUntil": {"oneOf": [_DATE_STRING, _BLANK]},
+                                    "credential": {
+                                        **_FORM_FLAG,
+                                        "description": "1: also issue each diploma as a Verifiable Credential",
+                                    },
                                 },
                             }
                         }

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from certifier.service.validation import Problems, parse_date, parse_kind, parse_text
 from certifier.store.db import Batch, Document
-from certifier.store.documents import NewDocument, batch_documents, submit
+from certifier.store.documents import CredentialBuilder, NewDocument, batch_documents, submit
 from certifier.store.uploads import commit_file, private_file
 from verifier.core.errors import InvalidFields
 from verifier.core.hashing import CHUNK
@@ -324,10 +324,12 @@ def issue_roster(
     storage: Path,
     actor: str,
     problems: Problems | None = None,
+    credentials: CredentialBuilder | None = None,
 ) -> tuple[Batch, list[Document]]:
     """Check a whole cohort, then submit it as one batch and commit; files move into storage only
     after the commit. Raises Invalid with every problem (and `problems` already found by the
-    caller, e.g. unknown form fields), writing nothing."""
+    caller, e.g. unknown form fields), writing nothing. With `credentials`, every document also
+    gets its Verifiable Credential in the batch (CREDENTIAL.md)."""
     problems = problems or Problems()
     if roster is None:
         problems.add("roster", "required (the CSV)")
@@ -352,6 +354,7 @@ def issue_roster(
             {"familyName": f.row.family_name, "givenNames": f.row.given_names, "degree": f.row.degree},
             f.row.file,
             roster_fields(f.row),
+            credentials is not None,
         )
         for f in files
     ]
@@ -365,7 +368,7 @@ def issue_roster(
         problems.raise_if_any()
     try:
         docs = submit(session, issuer, items, actor=actor)
-        batch = batch_documents(session, issuer, docs, actor=actor)
+        batch = batch_documents(session, issuer, docs, actor=actor, credentials=credentials)
         session.commit()
     except BaseException:
         session.rollback()

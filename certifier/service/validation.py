@@ -142,6 +142,22 @@ def parse_text(value: Any, where: str, problems: Problems, *, limit: int = MAX_T
     return value
 
 
+#: A yes/no form field (``credential``): what a checkbox or a script sends; empty means no.
+FORM_FLAGS = {"1": True, "true": True, "on": True, "yes": True, "0": False, "false": False, "no": False, "": False}
+
+
+def parse_flag(value: Any, where: str, problems: Problems, *, form: bool = True) -> bool:
+    """A boolean: JSON true/false, or in a form one of FORM_FLAGS; absent: False."""
+    if value is None:
+        return False
+    if form and isinstance(value, str) and value in FORM_FLAGS:
+        return FORM_FLAGS[value]
+    if not form and isinstance(value, bool):
+        return value
+    problems.add(where, f"must be {'one of ' + ', '.join(repr(k) for k in FORM_FLAGS) if form else 'true or false'}")
+    return False
+
+
 def parse_idempotency_key(value: str | None, problems: Problems) -> str | None:
     """The key is stored as sent, so it must fit the column: refused rather than truncated (a
     truncated key would never be found again, and two keys could collide)."""

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Enum,
     Float,
     ForeignKey,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -160,6 +162,16 @@ class Document(Base):
     #: The seal text (``SC1:…``), signed by the worker when it confirms the batch: the web process
     #: makes certified copies from it and never needs the issuer's key.
     seal: Mapped[str | None] = mapped_column(Text)
+    #: A Verifiable Credential was asked for (CREDENTIAL.md): when the document is batched, its
+    #: credential is built (unsigned, no key needed) and gets the next leaf, ``batch_index + 1``,
+    #: with its own salt and fingerprint; once the batch is confirmed the worker embeds the
+    #: credential's receipt and signs it with the issuer's Ed25519 key.
+    wants_credential: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    credential_salt: Mapped[str | None] = mapped_column(String(64))
+    credential_sha256: Mapped[str | None] = mapped_column(String(64))
+    credential_body: Mapped[str | None] = mapped_column(Text, deferred=True)  # unsigned, no receipt
+    credential: Mapped[str | None] = mapped_column(Text, deferred=True)  # signed, receipt embedded
+    credential_signed_at: Mapped[float | None] = mapped_column(Float)
 
     __table_args__ = (Index("ix_documents_issuer_status_created", "issuer", "status", "created_at"),)
 

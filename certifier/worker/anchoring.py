@@ -34,18 +34,19 @@ import time
 from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from certifier.chain.deployment import Deployment, registry_contract
+from certifier.credentials.batching import CredentialMaker, public_url
 from certifier.keys.custody import Custody, LocalSigner, Signer
 from certifier.settings import Settings
 from certifier.store.db import Batch, Document, Revocation
 from certifier.store.documents import form_batches
 from certifier.store.states import IN_FLIGHT, DocumentStatus, TxStatus
-from certifier.worker import leases
+from certifier.worker import credentials, leases
 from certifier.worker.broadcasting import broadcast, watch_mined, watch_sent
 from certifier.worker.context import IssuerKeys, WorkerContext
 from certifier.worker.documents import reject_unanchorable, seal_confirmed
@@ -84,10 +85,11 @@ class Worker:
         self.w3 = w3
         self.settings = settings
         self.holder = f"{socket.gethostname()[:30]}:{os.getpid()}:{id(self):x}"
+        custody = custody or Custody()
         if accounts is not None:
             open_signer: Callable[[str], Signer] = lambda name: LocalSigner(accounts(name))  # noqa: E731
         else:
-            open_signer = (custody or Custody()).signer
+            open_signer = custody.signer
         self.confirmations = settings.confirmations_for(deployment.chain_id)
         self.ctx = WorkerContext(
             sessions=sessions,
@@ -95,7 +97,7 @@ class Worker:
             deployment=deployment,
             settings=settings,
             contract=registry_contract(w3, deployment.registry),
-            keys=IssuerKeys(open_signer),
+            keys=IssuerKeys(open_signer, custody.credential_key),
             confirmations=self.confirmations,
         )
         self.holds = Holds(sessions, settings)
@@ -103,6 +105,8 @@ class Worker:
         self._store_error: str | None = None
         self._next_beat = 0.0
         self._next_seal_scan = 0.0
+        self._last_scan_at = 0.0  # wall-clock time of the last scan: 0, every revocation ever, at start
+        self.credential_maker = CredentialMaker(deployment, public_url(settings.public_url))
 
     # ------------------------------------------------------------ loop
 
@@ -192,11 +196,21 @@ class Worker:
             names |= set(s.scalars(select(Revocation.issuer).where(Revocation.status.in_(IN_FLIGHT)).distinct()))
             if time.monotonic() >= self._next_seal_scan:
                 self._next_seal_scan = time.monotonic() + SEAL_SCAN_SECONDS
+                unsigned_credential = and_(
+                    Document.credential_sha256.is_not(None), Document.credential_signed_at.is_(None)
+                )
                 unsealed = select(Document.issuer).where(
-                    Document.status == DocumentStatus.confirmed, Document.seal.is_(None)
+                    Document.status == DocumentStatus.confirmed, or_(Document.seal.is_(None), unsigned_credential)
                 )
                 self.ctx.unsealed = set(s.scalars(unsealed.distinct()))
-            names |= self.ctx.unsealed
+                # status lists to publish again: revocations confirmed since the last scan (all of
+                # them at start, in case a worker stopped between a confirmation and its publishing)
+                since, self._last_scan_at = self._last_scan_at, time.time()
+                revoked = select(Revocation.issuer).where(
+                    Revocation.status == TxStatus.confirmed, Revocation.confirmed_at >= since - SEAL_SCAN_SECONDS
+                )
+                self.ctx.republish |= set(s.scalars(revoked.distinct()))
+            names |= self.ctx.unsealed | self.ctx.republish
         return sorted(names if self.only is None else names & self.only)
 
     def _process_issuer(self, issuer: str) -> bool:
@@ -205,11 +219,11 @@ class Worker:
         size, age = self.settings.batch_size, self.settings.batch_seconds
         with self.sessions() as s:
             try:
-                made = form_batches(s, issuer, batch_size=size, max_age=age)
+                made = form_batches(s, issuer, batch_size=size, max_age=age, credentials=self.credential_maker)
             except ValueError:  # a leaf the cheap checks missed: find it, fail it alone, try again
                 s.rollback()
                 did |= reject_unanchorable(ctx, issuer, thoroughly=True)
-                made = form_batches(s, issuer, batch_size=size, max_age=age)
+                made = form_batches(s, issuer, batch_size=size, max_age=age, credentials=self.credential_maker)
             s.commit()
         if made:
             did = True
@@ -220,11 +234,18 @@ class Worker:
                 select(Revocation).where(Revocation.issuer == issuer, Revocation.status.in_(IN_FLIGHT))
             )
             jobs: list[Job] = [*batches, *revocations]
+        did |= credentials.ensure_key_registered(ctx, issuer)  # before an anchor holding its credentials
         # an unbroadcast transaction goes out before a new nonce is taken
         jobs.sort(key=lambda j: (j.status != TxStatus.signed, j.nonce is None, j.nonce or 0, j.created_at))
         for job in jobs:
             if (step := STEPS.get(job.status)) is not None:
                 did |= step(ctx, issuer, job)
         if issuer in ctx.unsealed:
-            did |= seal_confirmed(ctx, issuer)
+            sealed = seal_confirmed(ctx, issuer)
+            signed = credentials.sign_confirmed(ctx, issuer)
+            if not (sealed or signed):
+                ctx.unsealed.discard(issuer)
+            did |= sealed or signed
+        if issuer in ctx.republish:
+            did |= credentials.republish(ctx, issuer)
         return did

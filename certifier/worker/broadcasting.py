@@ -113,6 +113,8 @@ def watch_mined(ctx: WorkerContext, issuer: str, job: Job) -> bool:
         if isinstance(job, Batch):
             mark_documents(s, job, DocumentStatus.confirmed)
             ctx.unsealed.add(issuer)
+        else:
+            ctx.republish.add(issuer)  # its status lists, if it issues credentials
         audit(
             s,
             issuer,

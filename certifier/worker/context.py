@@ -12,15 +12,22 @@ from web3.contract import Contract
 
 from certifier.chain.deployment import Deployment
 from certifier.keys import keystore
+from certifier.keys.credential_keys import CredentialKey
 from certifier.keys.custody import Signer
 from certifier.settings import Settings
 
 
 class IssuerKeys:
-    """The issuers' signing keys (see custody.py) and addresses, each looked up once."""
+    """The issuers' signing keys (see custody.py), their credential keys, and addresses, each
+    looked up once."""
 
-    def __init__(self, open_signer: Callable[[str], Signer]) -> None:
+    def __init__(
+        self, open_signer: Callable[[str], Signer], open_credential_key: Callable[[str], CredentialKey]
+    ) -> None:
         self._open = open_signer
+        self.credential_key = open_credential_key  # custody keeps it once opened
+        #: Issuers whose credential key this process saw registered on chain (CREDENTIAL.md §4).
+        self.registered: set[str] = set()
         self._signers: dict[str, Signer] = {}
         self._addresses: dict[str, str] = {}
 
@@ -47,5 +54,8 @@ class WorkerContext:
     contract: Contract
     keys: IssuerKeys
     confirmations: int
-    #: Issuers with confirmed documents still to seal (a confirmation adds one, a scan refills it).
+    #: Issuers with confirmed documents still to seal or whose credentials to sign (a confirmation
+    #: adds one, a scan refills it).
     unsealed: set[str] = field(default_factory=set)
+    #: Issuers whose status lists to publish again (a confirmed revocation adds one, a scan refills it).
+    republish: set[str] = field(default_factory=set)

@@ -70,7 +70,6 @@ def seal_confirmed(ctx: WorkerContext, issuer: str) -> bool:
             )
         )
         if not docs:
-            ctx.unsealed.discard(issuer)
             return False
         signer = ctx.keys.signer(issuer)
         by_batch: dict[str, list[Document]] = {}
