@@ -28,11 +28,11 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def app(chain: Chain, db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def app(chain: Chain, module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return create_app(
         {
             "SCEAU_RPC_URL": chain.url,
-            "SCEAU_DATABASE_URL": db_url,
+            "SCEAU_DATABASE_URL": module_db_url,
             "SCEAU_BATCH_SECONDS": "3600",
             "SCEAU_STORAGE": str(tmp_path_factory.mktemp("s")),
         }
@@ -84,6 +84,7 @@ def certified(sceau: Any, issuer: str, tmp_path: Path) -> Path:
     original = tmp_path / "master.pdf"
     original.write_bytes(diploma_pdf("Master Chimie - Jeanne Dupont"))
     result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--valid-from", "2026-07-01", "--json", original)
+    assert result.exit_code == 0, result.output
     return Path(json.loads(result.output)["certifiedPdfs"][0])
 
 
@@ -210,9 +211,10 @@ def test_revoke_from_the_console_and_the_verifier_reports_it(
     page.get_by_role("button", name="Se connecter").click()
     page.get_by_label("Liste de la promotion (CSV").set_input_files(str(roster))
     page.get_by_label("Les PDF (ZIP)").set_input_files(str(archive))
-    page.get_by_role("button", name="Envoyer la promotion").click()
-    page.get_by_text("3 documents acceptés en un seul lot").wait_for()
-    assert page.locator("#progress").get_attribute("value") == "100"  # the upload's progress bar
+    with page.expect_navigation():  # after its message, the page reloads itself: let it, before moving on
+        page.get_by_role("button", name="Envoyer la promotion").click()
+        page.get_by_text("3 documents acceptés en un seul lot").wait_for()
+        assert page.locator("#progress").get_attribute("value") == "100"  # the upload's progress bar
     Worker(ctx.sessions, ctx.w3, ctx.deployment, ctx.settings, issuers={issuer}).run_until_idle()
     page.goto(server + "/console/")
     shot(page, "console-batches")
