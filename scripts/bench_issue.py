@@ -2,25 +2,40 @@
 
     .venv/bin/python scripts/bench_issue.py [--n 1000 --n 10000] [--skip-api] [--skip-cli]
 
-Runs on a fresh local chain and SQLite database in a temporary SCEAU_HOME, as `make run` would.
-For each path it prints documents per second (submission to confirmed receipt), the time to the
-first and the last confirmed receipt, and the peak memory (max RSS) of the processes doing the
-work. The API path sends multipart requests of 50 files from 4 client threads to `sceau serve`
-(gunicorn, 2 workers, plus the anchoring worker process).
+Runs on a fresh local chain and SQLite database in a temporary SCEAU_HOME, as `make run` would,
+and prints one table, each figure beside its target (issue 10, set for N = 10,000):
+
+- `sceau issue`: documents per second from start to every receipt written (≥ 5,000 /s);
+- the API (`sceau serve`: gunicorn, 2 web workers, plus the anchoring worker process; multipart
+  requests of 50 files from 4 client threads): documents per second accepted, every 202 committed
+  (≥ 2,000 /s), and to the last document's confirmed receipt (≥ 1,500 /s);
+- peak memory of each run's own processes (≤ 300 MiB for server + worker): the sum of their
+  proportional set sizes (Pss, a page shared by forked processes counted once in all), sampled
+  every 50 ms from the run's start to its end, over the process started for the run and all its
+  descendants. For `sceau issue`, at least its own max RSS (from wait4), which a short run may
+  finish before a sample sees.
+
+Every answer timed is checked, outside the timing: every receipt `sceau issue` wrote verifies as
+valid against its document, every 202 names one document per file sent with that file's SHA-256,
+and the last confirmed receipt verifies as valid against its document. Exits 1 if any check fails;
+a figure below its target is reported, not a failure.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -28,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SCEAU = str(Path(sys.executable).parent / "sceau")
 DOC_SIZE = 100 * 1024
 PASSPHRASE = "bench passphrase"
+ISSUER = "Bench University"
+MIB = 1024 * 1024
 
 
 def free_port() -> int:
@@ -58,45 +75,176 @@ def sceau(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def vm_hwm_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+# ---------------------------------------------------------------- what a run costs in memory
 
 
-def children(pid: int) -> list[int]:
-    out = []
-    for task in Path("/proc").glob("[0-9]*"):
+def _parents() -> dict[int, int]:
+    """Every process's parent, read from /proc."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int((task / "stat").read_text().split(")")[1].split()[1]) == pid:
-                out.append(int(task.name))
+            out[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
     return out
 
 
-def bench_cli(env: dict[str, str], docs: list[Path], out: Path, label: str = "CLI ") -> None:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t0 = time.perf_counter()
-    sceau("issue", "--issuer", "Bench University", "--out", str(out), "--json", *map(str, docs), env=env)
-    elapsed = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def tree(root: int) -> set[int]:
+    """`root` and all its descendants."""
+    parents = _parents()
+    found = {root}
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found} - found
+        if not more:
+            return found
+        found |= more
+
+
+def pss_bytes(pid: int) -> int:
+    """The process's proportional set size (its private pages, plus its share of pages it shares
+    with others), or its resident set size where smaps_rollup cannot be read; 0 once it is gone."""
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            continue
+    return 0
+
+
+class PeakMemory:
+    """Samples the summed Pss of a process and its descendants every `interval` seconds while in
+    the `with` block; `peak` is the highest sum seen."""
+
+    def __init__(self, root: int, interval: float = 0.05) -> None:
+        self.root, self.interval, self.peak = root, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, sum(pss_bytes(p) for p in tree(self.root)))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# ---------------------------------------------------------------- checking the answers
+
+
+@dataclass
+class Checks:
+    """Every answer a run timed, checked after the timing; `failures` says what was wrong."""
+
+    rpc_url: str
+    home: Path
+    failures: list[str]
+    checked: int = 0
+
+    def expect(self, ok: bool, what: str) -> bool:
+        if not ok:
+            self.failures.append(what)
+        return ok
+
+    def receipts_valid(self, label: str, pairs: list[tuple[bytes, bytes]]) -> None:
+        """Each (document, receipt) verifies as valid against the chain, at one block."""
+        from certifier.chain.deployment import connect, current, trust_anchor
+        from verifier.bulk import Item, verify_items
+        from verifier.core.anchors import TrustAnchors
+        from verifier.service import Verifier
+
+        deployment = current(connect(self.rpc_url), self.home)
+        verifier = Verifier(TrustAnchors((trust_anchor(deployment),), "the bench deployment"), self.rpc_url)
+        try:
+            lines = verify_items([Item(f"doc-{i}", d, r) for i, (d, r) in enumerate(pairs)], verifier)
+        finally:
+            verifier.close()
+        bad = [(line.name, line.verdict.outcome.value) for line in lines if line.verdict.outcome.value != "valid"]
+        self.expect(not bad, f"{label}: {len(bad)} receipt(s) of {len(pairs)} not valid, e.g. {bad[:3]}")
+        self.checked += len(pairs)
+
+
+# ---------------------------------------------------------------- the runs
+
+
+@dataclass
+class Row:
+    run: str
+    n: int
+    measure: str
+    value: float
+    unit: str
+    target: float | None = None  # at least this many docs/s, or at most this many MiB
+    at_most: bool = False
+
+    def meets(self) -> str:
+        if self.target is None:
+            return ""
+        return "yes" if (self.value <= self.target if self.at_most else self.value >= self.target) else "no"
+
+    def cells(self) -> list[str]:
+        target = "" if self.target is None else f"{'≤' if self.at_most else '≥'} {self.target:,.0f} {self.unit}"
+        return [self.run, f"{self.n:,}", self.measure, f"{self.value:,.0f} {self.unit}", target, self.meets()]
+
+
+def bench_cli(env: dict[str, str], docs: list[Path], out: Path, label: str, checks: Checks) -> list[Row]:
+    def issue(paths: list[Path], folder: Path) -> tuple[float, int, dict[str, Any]]:
+        """Run `sceau issue`; its seconds, its peak memory and its JSON answer."""
+        with tempfile.TemporaryFile("w+") as stdout:  # a file, not a pipe: nothing waits on a reader
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                [SCEAU, "issue", "--issuer", ISSUER, "--out", str(folder), "--json", *map(str, paths)],
+                env=env,
+                stdout=stdout,
+                stderr=subprocess.DEVNULL,
+            )
+            with PeakMemory(proc.pid) as memory:
+                _, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode != 0:
+                raise SystemExit(f"{label}: sceau issue exited with {proc.returncode}")
+            stdout.seek(0)
+            answer = json.loads(stdout.read())
+        return elapsed, max(memory.peak, usage.ru_maxrss * 1024), answer
+
+    elapsed, peak, answer = issue(docs, out)
+    fixed, _, one = issue(docs[:1], out / "one")
+    for paths, given in ((docs, answer), (docs[:1], one)):
+        receipts = [Path(p) for p in given["receipts"]]
+        if checks.expect(len(receipts) == len(paths), f"{label}: {len(receipts)} receipts for {len(paths)} documents"):
+            pairs = [(d.read_bytes(), r.read_bytes()) for d, r in zip(paths, receipts, strict=True)]
+            checks.receipts_valid(label, pairs)
     n = len(docs)
-    t1 = time.perf_counter()
-    sceau("issue", "--issuer", "Bench University", "--out", str(out / "one"), "--json", str(docs[0]), env=env)
-    fixed = time.perf_counter() - t1
-    print(
-        f"  {label} N={n:>6}: {n / elapsed:>8,.0f} docs/s end to end ({elapsed:.2f} s, all receipts written at once); "
-        f"{n / max(elapsed - fixed, 1e-9):>8,.0f} docs/s beyond the fixed {fixed:.2f} s of one run "
-        f"(start-up, key unlock, one transaction); peak RSS {max(peak, before) / 1024:.0f} MiB"
-    )
+    rows = [Row(label, n, "documents/s, start to every receipt written", n / elapsed, "/s", 5_000)]
+    if elapsed > 1.1 * fixed:  # else the run is all fixed cost, and the difference noise
+        rows.append(Row(label, n, f"documents/s beyond one run's fixed {fixed:.2f} s", n / (elapsed - fixed), "/s"))
+    return [*rows, Row(label, n, "peak memory of sceau issue (+ its hashing processes)", peak / MIB, "MiB")]
 
 
-def bench_api(env: dict[str, str], docs: list[Path], port: int, keep: bool = True) -> None:
+def wait_for_service(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(base + "/healthz", timeout=1).status_code in (200, 503):  # 503: no worker beat yet
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            raise SystemExit("sceau serve did not start")
+        time.sleep(0.1)
+
+
+def bench_api(env: dict[str, str], docs: list[Path], port: int, checks: Checks, *, keep: bool) -> list[Row]:
+    label = "API, uploads kept" if keep else "API, uploads not kept"
     env = {**env, "SCEAU_KEEP_DOCUMENTS": "1" if keep else "0"}
     server = subprocess.Popen(
         [SCEAU, "serve", "--port", str(port), "--workers", "2"],
@@ -106,74 +254,91 @@ def bench_api(env: dict[str, str], docs: list[Path], port: int, keep: bool = Tru
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(base + "/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise SystemExit("sceau serve did not start") from None
-                time.sleep(0.1)
-        token = sceau("token", "create", "--issuer", "Bench University", "--json", env=env).stdout
-        import json
+        with PeakMemory(server.pid) as memory:
+            wait_for_service(base, server)
+            token = sceau("token", "create", "--issuer", ISSUER, "--json", env=env).stdout
+            auth = {"Authorization": f"Bearer {json.loads(token)['token']}"}
+            chunks = [docs[i : i + 50] for i in range(0, len(docs), 50)]
+            answers: list[tuple[list[Path], int, Any]] = []
+            lock = threading.Lock()
+            session_local = threading.local()
 
-        auth = {"Authorization": f"Bearer {json.loads(token)['token']}"}
-        chunks = [docs[i : i + 50] for i in range(0, len(docs), 50)]
-        ids: list[str] = []
-        lock = threading.Lock()
-        session_local = threading.local()
+            def send(chunk: list[Path]) -> None:
+                s = getattr(session_local, "s", None) or requests.Session()
+                session_local.s = s
+                files = [("file", (p.name, p.read_bytes(), "application/pdf")) for p in chunk]
+                r = s.post(base + "/api/v1/documents", files=files, headers=auth, timeout=120)
+                with lock:
+                    answers.append((chunk, r.status_code, r.json() if r.status_code == 202 else r.text[:200]))
 
-        def send(chunk: list[Path]) -> None:
-            s = getattr(session_local, "s", None) or requests.Session()
-            session_local.s = s
-            files = [("file", (p.name, p.read_bytes(), "application/pdf")) for p in chunk]
-            r = s.post(base + "/api/v1/documents", files=files, headers=auth, timeout=120)
-            r.raise_for_status()
-            with lock:
-                ids.extend(d["id"] for d in r.json()["documents"])
-
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(send, chunks))
-        submitted = time.perf_counter() - t0
-        requests.post(base + "/api/v1/batches", headers=auth, timeout=60).raise_for_status()
-        first = last = None
-        while last is None:
-            state = requests.get(f"{base}/api/v1/documents/{ids[-1]}", headers=auth, timeout=30).json()
-            if state["status"] == "confirmed":
-                if requests.get(f"{base}/api/v1/documents/{ids[0]}/receipt", headers=auth, timeout=30).ok:
-                    first = first or time.perf_counter() - t0
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(4) as pool:
+                list(pool.map(send, chunks))
+            submitted = time.perf_counter() - t0
+            ids: dict[str, Path] = {}
+            for chunk, status, body in answers:
+                if checks.expect(status == 202, f"{label}: a request of {len(chunk)} files answered {status}: {body}"):
+                    got = [(d["id"], d["sha256"]) for d in body["documents"]]
+                    want = [hashlib.sha256(p.read_bytes()).hexdigest() for p in chunk]
+                    if checks.expect(
+                        [sha for _, sha in got] == want,
+                        f"{label}: a 202 names {len(got)} document(s) for {len(chunk)} files, or other fingerprints",
+                    ):
+                        ids.update((doc_id, p) for (doc_id, _), p in zip(got, chunk, strict=True))
+                checks.checked += 1
+            checks.expect(len(ids) == len(docs), f"{label}: {len(ids)} distinct documents accepted of {len(docs)}")
+            if len(ids) != len(docs):
+                return []
+            r = requests.post(base + "/api/v1/batches", headers=auth, timeout=60)
+            checks.expect(r.status_code == 202, f"{label}: POST /batches answered {r.status_code}, not 202")
+            last_id = list(ids)[-1]  # the last one accepted; all are in one batch (SCEAU_BATCH_SIZE)
+            while True:
+                state = requests.get(f"{base}/api/v1/documents/{last_id}", headers=auth, timeout=30).json()
+                if state["status"] == "confirmed":
+                    receipt = requests.get(f"{base}/api/v1/documents/{last_id}/receipt", headers=auth, timeout=30)
                     last = time.perf_counter() - t0
-            elif state["status"] == "failed":
-                raise SystemExit(f"anchoring failed: {state['failure']}")
-            else:
+                    break
+                if state["status"] == "failed":
+                    raise SystemExit(f"{label}: anchoring failed: {state['failure']}")
                 time.sleep(0.05)
-        pids = [server.pid, *children(server.pid)]
-        pids += [c for p in pids[1:] for c in children(p)]
-        peak = sum(vm_hwm_kib(p) for p in set(pids))
+        if checks.expect(receipt.status_code == 200, f"{label}: the confirmed receipt answered {receipt.status_code}"):
+            checks.receipts_valid(
+                f"{label}, the last confirmed receipt", [(ids[last_id].read_bytes(), receipt.content)]
+            )
         n = len(docs)
-        label = "API, uploads kept" if keep else "API, uploads not kept"
-        print(
-            f"  {label} N={n:>6}: {n / submitted:>8,.0f} docs/s accepted (202, committed) in {submitted:.2f} s; "
-            f"{n / last:>8,.0f} docs/s to the last confirmed receipt ({last:.2f} s); "
-            f"peak RSS of server + worker {peak / 1024:.0f} MiB"
-        )
+        return [
+            Row(label, n, "documents/s accepted (every 202 committed)", n / submitted, "/s", 2_000),
+            Row(label, n, "documents/s to the last confirmed receipt", n / last, "/s", 1_500),
+            Row(label, n, "peak memory of server + worker (Pss)", memory.peak / MIB, "MiB", 300, at_most=True),
+        ]
     finally:
         server.terminate()
         server.wait(30)
 
 
+def print_table(rows: list[Row]) -> None:
+    header = ["run", "N", "measure", "value", "target", "meets"]
+    cells = [header, *(r.cells() for r in rows)]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    right = {1, 3}
+    for i, line in enumerate(cells):
+        padded = (c.rjust(w) if j in right else c.ljust(w) for j, (c, w) in enumerate(zip(line, widths, strict=True)))
+        print("  ".join(padded))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="documents per run (repeatable)")
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-cli", action="store_true")
     args = parser.parse_args()
     sizes = args.n or [1_000, 10_000]
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
-        port = free_port()
+        port, chain_port = free_port(), free_port()
         env = {
             **os.environ,
             "SCEAU_HOME": str(home),
@@ -184,22 +349,28 @@ def main() -> None:
             "SCEAU_BATCH_SECONDS": "3600",
             "SCEAU_MAX_UPLOAD_BYTES": str(64 * 1024 * 1024),
         }
-        sceau("chain", "up", "--port", str(free_port()), env=env)
+        sceau("chain", "up", "--port", str(chain_port), env=env)
+        checks = Checks(f"http://127.0.0.1:{chain_port}", home, [])
         try:
             sceau("deploy", env=env)
-            sceau("issuer", "create", "Bench University", "--kind", "diploma", env=env)
-            print(f"{os.cpu_count()} cores; documents of {DOC_SIZE // 1024} KiB")
+            sceau("issuer", "create", ISSUER, "--kind", "diploma", env=env)
             for n in sizes:
                 docs = make_docs(Path(tmp) / f"docs-{n}", n)
                 if not args.skip_cli:
-                    bench_cli(env, docs, Path(tmp) / f"receipts-{n}")
+                    rows += bench_cli(env, docs, Path(tmp) / f"receipts-{n}", "sceau issue", checks)
                     with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
-                        bench_cli(env, docs, Path(shm), "CLI, receipts on tmpfs")
+                        rows += bench_cli(env, docs, Path(shm), "sceau issue, receipts on tmpfs", checks)
                 if not args.skip_api:
-                    bench_api(env, docs, port)
-                    bench_api(env, docs, port, keep=False)
+                    for keep in (True, False):
+                        rows += bench_api(env, docs, port, checks, keep=keep)
         finally:
             sceau("chain", "down", env=env)
+    print(f"{os.cpu_count()} cores; documents of {DOC_SIZE // 1024} KiB; targets (issue 10) are set for N = 10,000")
+    print_table(rows)
+    if checks.failures:
+        print(f"\nFAILED: {len(checks.failures)} wrong answer(s):", *checks.failures, sep="\n  ", file=sys.stderr)
+        sys.exit(1)
+    print(f"\nchecked: {checks.checked} answers, all right (receipts valid, every 202 holding its documents)")
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner, Result
@@ -22,6 +23,7 @@ from verifier.core.errors import SceauError
 ROOT = Path(__file__).resolve().parent.parent
 PASSPHRASE = "correct horse battery staple"
 _names = itertools.count(1)
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -100,9 +102,30 @@ def unique(prefix: str) -> str:
     return f"{prefix} {next(_names)}"
 
 
+def wait_until(
+    predicate: Callable[[], T | None],
+    timeout: float,
+    what: str = "the condition",
+    step: Callable[[], Any] | None = None,
+) -> T:
+    """Poll `predicate` (running `step` before each look) until it returns something true, and return
+    that; fail naming `what` once `timeout` seconds have passed. For tests that wait on a state
+    rather than sleep a guessed time and race a timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if step is not None:
+            step()
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.02)
+
+
 @pytest.fixture
-def sceau(chain: Chain) -> Any:
-    """Run `sceau ARGS…` in-process, as the console script does; returns click's Result."""
+def sceau(chain: Chain, db_url: str) -> Any:
+    """Run `sceau ARGS…` in-process, as the console script does; returns click's Result. Its
+    database (SCEAU_DATABASE_URL) is the test's own, `db_url`."""
     from certifier.cli.commands import cli
 
     def run(*args: str | Path, input: str | None = None) -> Result:
@@ -149,30 +172,103 @@ def write_docs(folder: Path, count: int, prefix: str = "diploma") -> list[Path]:
 # ---------------------------------------------------------------- the issuer service
 
 
-@pytest.fixture(scope="session")
-def db_url(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """SQLite by default; PostgreSQL when SCEAU_TEST_DATABASE_URL names a server (a fresh database
-    is created for the session and dropped after). The CLI under test uses it too."""
-    server = os.environ.get("SCEAU_TEST_DATABASE_URL")
-    if not server:
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'sceau.sqlite'}"
-        os.environ["SCEAU_DATABASE_URL"] = url
-        yield url
-        return
-    import sqlalchemy as sa
+class Databases:
+    """Fresh service databases, each a copy of one migrated once for the session: a file copied on
+    SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL when SCEAU_TEST_DATABASE_URL names a server.
+    A copy takes milliseconds where migrating takes a tenth of a second."""
 
-    name = f"sceau_test_{os.getpid()}_{os.urandom(3).hex()}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f"CREATE DATABASE {name}"))
+    def __init__(self, folder: Path, server: str | None) -> None:
+        import sqlalchemy as sa
+
+        from certifier.store.db import upgrade
+
+        self.folder, self.server = folder, server
+        self._names = itertools.count(1)
+        if server is None:
+            self.admin = None
+            self.template = f"sqlite:///{folder / 'template.sqlite'}"
+        else:
+            self.prefix = f"sceau_test_{os.getpid()}_{os.urandom(3).hex()}"
+            self.admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+            self._execute(f"CREATE DATABASE {self.prefix}_template")
+            self.template = self._url(f"{self.prefix}_template")
+        upgrade(self.template)  # its engine is disposed: nothing stays connected to the template
+
+    def _url(self, name: str) -> str:
+        assert self.server is not None
+        return self.server.rsplit("/", 1)[0] + "/" + name
+
+    def _execute(self, statement: str) -> None:
+        import sqlalchemy as sa
+
+        assert self.admin is not None
+        with self.admin.connect() as c:
+            c.execute(sa.text(statement))
+
+    def fresh(self) -> str:
+        """The URL of a new database holding the newest schema and no rows."""
+        n = next(self._names)
+        if self.server is None:
+            import sqlite3
+
+            path = self.folder / f"sceau-{n}.sqlite"
+            src, dst = sqlite3.connect(self.template.removeprefix("sqlite:///")), sqlite3.connect(path)
+            try:
+                src.backup(dst)
+            finally:
+                src.close()
+                dst.close()
+            return f"sqlite:///{path}"
+        self._execute(f"CREATE DATABASE {self.prefix}_{n} TEMPLATE {self.prefix}_template")
+        return self._url(f"{self.prefix}_{n}")
+
+    def drop(self, url: str) -> None:
+        """Remove a database made by fresh(), closing whatever is still connected to it."""
+        if self.server is None:
+            path = Path(url.removeprefix("sqlite:///"))
+            for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                p.unlink(missing_ok=True)
+            return
+        self._execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+    def close(self) -> None:
+        if self.admin is not None:
+            self.drop(self.template)
+            self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
+    databases = Databases(tmp_path_factory.mktemp("db"), os.environ.get("SCEAU_TEST_DATABASE_URL") or None)
     try:
-        url = server.rsplit("/", 1)[0] + "/" + name
-        os.environ["SCEAU_DATABASE_URL"] = url
+        yield databases
+    finally:
+        databases.close()
+
+
+@pytest.fixture
+def db_url(chain: Chain, databases: Databases, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A database of this test's own (SQLite by default; PostgreSQL when SCEAU_TEST_DATABASE_URL
+    names a server), dropped after: no worker meets another test's leftovers. It is also
+    SCEAU_DATABASE_URL for the test's duration, so the CLI under test, in process or in a child,
+    uses the same database as the `service` fixture."""
+    url = databases.fresh()
+    monkeypatch.setenv("SCEAU_DATABASE_URL", url)
+    try:
         yield url
     finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
+        databases.drop(url)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(chain: Chain, databases: Databases) -> Iterator[str]:
+    """A database shared by one module's long-lived app (a world built once, then only read); not
+    put in the environment: each test's CLI keeps its own `db_url`."""
+    url = databases.fresh()
+    try:
+        yield url
+    finally:
+        databases.drop(url)
 
 
 @dataclass

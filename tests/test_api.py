@@ -248,6 +248,7 @@ def test_audit_log_records_every_action_with_transaction_hashes(service: Service
 def test_the_audit_log_is_append_only_in_the_database(service: Service, issuer: str) -> None:
     import sqlalchemy as sa
 
+    service.token(issuer)  # one entry at least ("token.created"): row triggers fire only on rows
     with service.ctx.sessions() as s:
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
             s.execute(sa.text("DELETE FROM audit"))
@@ -299,14 +300,20 @@ def test_status_shows_the_queue_batches_in_flight_balances_and_last_error(
     service.client.post(
         "/api/v1/documents", json={"documents": [{"sha256": os.urandom(32).hex()} for _ in range(3)]}, headers=auth
     )
-    data = json.loads(sceau("status", "--json").output)
+    shown = sceau("status", "--json")
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
     mine = next(i for i in data["issuers"] if i["name"] == issuer)
     assert mine["pending"] == 3 and mine["balanceWei"] > 0 and mine["address"].startswith("0x")
     service.client.post("/api/v1/batches", headers=auth)
-    data = json.loads(sceau("status", "--json").output)
+    shown = sceau("status", "--json")
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.output)
     assert any(b["issuer"] == issuer and b["status"] == "built" and b["documents"] == 3 for b in data["inFlight"])
     assert "lastError" in data
-    text = sceau("status").output
+    shown = sceau("status")
+    assert shown.exit_code == 0, shown.output
+    text = shown.output
     assert issuer in text and "last error:" in text
     service.worker().run_until_idle()
 

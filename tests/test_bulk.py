@@ -27,6 +27,7 @@ def folder(sceau: Any, issuer: str, tmp_path: Path) -> Path:
     pdf = tmp_path / "candidates" / "master.pdf"
     pdf.write_bytes(diploma_pdf())
     result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--out", tmp_path / "cert", "--json", pdf)
+    assert result.exit_code == 0, result.output
     certified = Path(json.loads(result.output)["certifiedPdfs"][0])
     pdf.unlink()
     pdf.with_name("master.pdf.receipt.json").unlink(missing_ok=True)
@@ -54,11 +55,14 @@ def test_a_folder_in_json_csv_and_html(sceau: Any, folder: Path, tmp_path: Path)
     assert report["summary"] == {"documents": 7, "valid": 4, "tampered": 1, "revoked": 1, "error": 1}
 
     result = sceau("verify", "--bulk", folder, "--format", "csv", "--report", tmp_path / "report.csv")
+    assert result.exit_code == 4  # the same worst verdict, whatever the format
     rows = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text())))
     assert {r["file"]: r["verdict"] for r in rows} == EXPECTED
     assert next(r for r in rows if r["file"] == "diploma-2.pdf")["revocation"] == "fraud"
 
-    html = sceau("verify", "--bulk", folder, "--format", "html").output
+    result = sceau("verify", "--bulk", folder, "--format", "html")
+    assert result.exit_code == 4
+    html = result.output
     assert html.startswith("<!doctype html>") and "4 of 7 documents valid" in html and html.count("<tr class=") == 7
 
 

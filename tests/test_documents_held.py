@@ -155,6 +155,7 @@ def test_a_seal_with_altered_fields_or_an_unknown_signer_is_refused(chain: Chain
     result = sceau(
         "seal", "--issuer", prefecture, "--field", "holder=Marc Petit", "--out", tmp_path / "s.png", "--json"
     )
+    assert result.exit_code == 0, result.output
     text = json.loads(result.output)["seal"]
     seal = Seal.decode(text)
     altered = replace(seal, fields={"holder": "Marc Grand"})
@@ -175,6 +176,7 @@ def test_the_seal_goes_where_the_issuer_asks(sceau: Any, issuer: str, tmp_path: 
     original = tmp_path / "attestation.pdf"
     original.write_bytes(diploma_pdf())
     result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--seal-position", "top-left", "--json", original)
+    assert result.exit_code == 0, result.output
     [path] = json.loads(result.output)["certifiedPdfs"]
     reader = PdfReader(path)
     [annot] = [a.get_object() for a in reader.pages[0]["/Annots"]]

@@ -22,7 +22,7 @@ def test_chain_up_deploy_issue_down_up_again_keeps_everything(tmp_path: Path) ->
         first = run_sceau("deploy", "--json", env=env)
         assert first.returncode == 0 and json.loads(first.stdout)["created"] is True
         second = run_sceau("deploy", "--json", env=env)
-        assert json.loads(second.stdout)["created"] is False
+        assert second.returncode == 0 and json.loads(second.stdout)["created"] is False
         assert json.loads(second.stdout)["registry"] == json.loads(first.stdout)["registry"]
         assert (home / "deployment.json").exists()
         assert run_sceau("issuer", "create", "Lycée Persistant", "--kind", "diploma", env=env).returncode == 0
@@ -36,6 +36,7 @@ def test_chain_up_deploy_issue_down_up_again_keeps_everything(tmp_path: Path) ->
 
         assert run_sceau("chain", "up", "--port", port, env=env).returncode == 0
         redeploy = run_sceau("deploy", "--json", env=env)
+        assert redeploy.returncode == 0, redeploy.stderr
         assert json.loads(redeploy.stdout)["created"] is False  # the registry survived the restart
         proc = run_sceau("verify", doc, env=env)
         assert proc.returncode == 0, proc.stdout

@@ -274,7 +274,9 @@ def test_a_genuine_qr_on_a_forged_paper_shows_the_words_the_paper_must_carry(
     }
     assert "integrity" not in checks(verdict)  # no document was hashed, so none is claimed intact
     assert checks(verdict)["fields"] is True
-    human = run_sceau("verify", "--seal", seal).stdout
+    shown = run_sceau("verify", "--seal", seal)
+    assert shown.returncode == 0, shown.stderr
+    human = shown.stdout
     assert human.index("Holder: Jeanne Martin") < human.index("merkle_proof")  # the words come first
 
 
@@ -286,7 +288,9 @@ def test_a_seal_that_binds_no_displayed_content_is_never_authentic_on_its_own(
     assert code == 7 and verdict["verdict"] == "seal_only"
     assert "integrity" not in checks(verdict) and checks(verdict)["fields"] is None
     assert verdict["checks"][0]["code"] == "fields.none"
-    human = run_sceau("verify", "--seal", seal).stdout
+    shown = run_sceau("verify", "--seal", seal)
+    assert shown.returncode == 7, shown.stderr  # as with --json
+    human = shown.stdout
     assert human.startswith("SEAL ONLY") and "VALID" not in human
 
 
@@ -370,7 +374,9 @@ def test_offline_a_seal_is_never_a_bare_valid(sceau: Any, issuer: str, tmp_path:
     code, verdict = verify_json("--seal", seal, "--offline", "--trust-list", trust)
     assert code == 6 and verdict["verdict"] == "valid_revocation_unchecked", verdict
     assert checks(verdict)["revocation"] is None
-    human = run_sceau("verify", "--seal", seal, "--offline", "--trust-list", trust).stdout
+    shown = run_sceau("verify", "--seal", seal, "--offline", "--trust-list", trust)
+    assert shown.returncode == 6, shown.stderr  # as with --json
+    human = shown.stdout
     assert "REVOCATION NOT CHECKED" in human.splitlines()[0] and not human.startswith("VALID")
 
 
@@ -516,4 +522,4 @@ def test_narrowing_an_issuers_kinds_later_leaves_its_old_diplomas_valid(
     assert code == 0 and verdict["verdict"] == "valid"  # "from now on" means from now on
     [late] = write_docs(tmp_path / "late", 1)
     refused = sceau("issue", "--issuer", issuer, "--kind", "diploma", late)
-    assert refused.exit_code != 0 and "RegistryKindNotPermitted" in refused.output
+    assert refused.exit_code == 1 and "RegistryKindNotPermitted" in refused.output

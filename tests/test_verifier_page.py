@@ -105,6 +105,7 @@ def test_a_document_with_its_receipt_and_a_pasted_seal(client: Any, sceau: Any, 
         tmp_path / "seal.png",
         "--json",
     )
+    assert sealed.exit_code == 0, sealed.output
     text = json.loads(sealed.output)["seal"]
     html = post(client, "fr", seal=text).text
     assert f"Titre de séjour authentique, délivré par {prefecture}" in html and "Ana Souza" in html

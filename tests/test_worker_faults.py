@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from certifier.store.db import AuditEntry, Batch, Document, Transaction
+from certifier.store.db import AuditEntry, Batch, Document, Lease, Transaction
 from certifier.worker.faults import CHECKPOINTS
-from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique, verifier_for
+from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique, verifier_for, wait_until
 from verifier.core.receipt import Receipt
 from verifier.verify import verify_document
 
@@ -56,6 +56,20 @@ def assert_exactly_once(
     return batches[0]
 
 
+def lease_expired(service: Service, issuer: str) -> bool:
+    """No worker holds `issuer`'s lease any more (or none ever took it)."""
+    with service.ctx.sessions() as s:
+        lease = s.get(Lease, issuer)
+    return lease is None or lease.expires_at < time.time()
+
+
+def batch_now(service: Service, batch_id: str) -> Batch:
+    with service.ctx.sessions() as s:
+        batch = s.get(Batch, batch_id)
+    assert batch is not None
+    return batch
+
+
 def run_worker(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "certifier.cli.commands", "worker", *args],
@@ -77,7 +91,7 @@ def test_sigkill_at_each_step_then_restart_confirms_each_document_once(
     env = {"SCEAU_BATCH_SECONDS": "0", "SCEAU_LEASE_SECONDS": "1", "SCEAU_POLL_INTERVAL": "0.05"}
     killed = run_worker("--issuer", issuer, env={**env, "SCEAU_FAULT_KILL_AT": checkpoint})
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    time.sleep(1.1)  # the dead worker's lease expires
+    wait_until(lambda: lease_expired(service, issuer), 10, "the dead worker's lease to expire")
     resumed = run_worker("--issuer", issuer, "--once", env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert_exactly_once(service, chain.url, issuer, auth, ids, digests)
@@ -112,16 +126,12 @@ def test_an_anchor_reorganised_away_is_sent_again(service: Service, chain: Chain
     assert batch.status == "mined" and batch.block_number == chain.w3.eth.block_number
     reply = chain.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
     assert "error" not in reply, reply
-    deadline = time.monotonic() + 30
-    while True:
-        worker.tick()
-        with service.ctx.sessions() as s:
-            current = s.get(Batch, batch.id)
-            assert current is not None
-        if current.status == "mined" and current.block_hash != batch.block_hash:
-            break
-        assert time.monotonic() < deadline, current.status
-        time.sleep(0.05)
+    wait_until(
+        lambda: (now := batch_now(service, batch.id)).status == "mined" and now.block_hash != batch.block_hash,
+        30,
+        "the anchor mined again in another block",
+        step=worker.tick,
+    )
     for _ in range(2):
         chain.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     worker.run_until_idle()
@@ -200,19 +210,10 @@ def test_node_restarted_from_its_state_file_mid_batch_gets_the_anchor_again(priv
     node = localchain.running(private.home)
     assert node is not None
     os.kill(node.pid, signal.SIGKILL)  # power cut: the anchor's block was never written to the state file
-    time.sleep(0.5)
+    wait_until(lambda: localchain.running(private.home) is None, 10, "the killed node to be gone")
     localchain.up(node.port, base=private.home, state_interval=3600)
     assert service.ctx.w3.eth.block_number < (before.block_number or 0)
-    deadline = time.monotonic() + 30
-    while True:
-        worker.tick()
-        with service.ctx.sessions() as s:
-            now = s.get(Batch, before.id)
-            assert now is not None
-        if now.status == "mined":
-            break
-        assert time.monotonic() < deadline, now.status
-        time.sleep(0.05)
+    wait_until(lambda: batch_now(service, before.id).status == "mined", 30, "the anchor mined again", step=worker.tick)
     private.rpc("evm_mine")
     worker.run_until_idle()
     assert_exactly_once(service, private.url, private.issuer, private.auth, ids, digests)
@@ -230,9 +231,12 @@ def test_a_transaction_left_pending_is_replaced_by_one_with_a_higher_fee(private
     with service.ctx.sessions() as s:
         first = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
     assert first.status == "sent"
-    time.sleep(0.4)
-    worker.tick()  # replaces: same nonce, 25 % more
-    worker.tick()  # broadcasts the replacement
+    wait_until(  # once replace_after has passed: signs again (same nonce, 25 % more), then broadcasts
+        lambda: (now := batch_now(service, first.id)).status == "sent" and now.tx_hash != first.tx_hash,
+        10,
+        "the replacement to be sent",
+        step=worker.tick,
+    )
     pool = private.rpc("txpool_content")["pending"]
     [(_, by_nonce)] = pool.items()
     assert len(by_nonce) == 1  # the node kept only the better-paying one
@@ -257,19 +261,19 @@ def test_a_transaction_dropped_for_low_fees_is_sent_again_with_a_higher_fee(priv
         batch = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
     assert batch.status == "sent" and batch.max_fee
     first_hash, first_fee = batch.tx_hash, batch.max_fee
-    deadline = time.monotonic() + 60
-    while True:
+
+    def block_too_dear_then_tick() -> None:
         # blocks keep coming, but the base fee stays just above what the first transaction offers
         private.rpc("anvil_setNextBlockBaseFeePerGas", hex(first_fee + 1))
         private.rpc("evm_mine")
-        time.sleep(0.25)
         worker.tick()
-        with service.ctx.sessions() as s:
-            batch = s.get(Batch, batch.id)  # type: ignore[assignment]
-            assert batch is not None
-        if batch.status in ("mined", "confirmed"):
-            break
-        assert time.monotonic() < deadline, (batch.status, batch.last_error)
+
+    wait_until(
+        lambda: batch_now(service, batch.id).status in ("mined", "confirmed"),
+        60,
+        "a replacement paying enough to be mined",
+        step=block_too_dear_then_tick,
+    )
     private.rpc("evm_setAutomine", True)
     worker.run_until_idle()
     with service.ctx.sessions() as s:

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from certifier.store.db import AuditEntry, Batch, Document, IssuerState
 from certifier.store.documents import NewDocument, submit
-from tests.conftest import PASSPHRASE, Chain, Service, free_port, run_sceau, unique
+from tests.conftest import PASSPHRASE, Chain, Service, free_port, run_sceau, unique, wait_until
 from tests.test_worker_faults import assert_exactly_once
 from tests.test_worker_faults import submit as submit_api
 from verifier.core.kinds import KINDS
@@ -33,15 +33,7 @@ def wait_for(
     condition: Callable[[], Any], what: str, timeout: float = 60, step: Callable[[], Any] | None = None
 ) -> Any:
     """Poll `condition` (running `step` before each look) until it is true, or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if step is not None:
-            step()
-        value = condition()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    return wait_until(condition, timeout, what, step=step)
 
 
 def state_of(service: Service, issuer: str) -> IssuerState | None:
@@ -267,7 +259,7 @@ def node_fixture(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 
 @pytest.fixture
 def node(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Node]:
-    """A node of its own (stopped and restarted from its state file), on the session's database."""
+    """A node of its own (stopped and restarted from its state file), on the test's database."""
     yield from node_fixture(db_url, tmp_path, monkeypatch)
 
 
