@@ -4,7 +4,6 @@ say them word for word."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from verifier.core.errors import InvalidSeal
 from verifier.core.fields import fields_sha256
 from verifier.core.kinds import kind_name
 from verifier.core.merkle import NO_FIELDS, verify_proof
-from verifier.core.seal import Seal, canonical_fields
+from verifier.core.seal import Seal
 from verifier.core.verdict import Check, Outcome, Verdict, error_from, error_verdict
 from verifier.verify import untrusted_registry, validity_check, verify_document
 
@@ -157,8 +156,3 @@ def _offline(seal: Seal, signer: str, verifier: Verifier, now: int, document: di
     return Verdict(
         outcome, tuple(checks), sha, issuer=issuer, anchor=anchor, document=document, trust_anchor=trust_info
     )
-
-
-def fields_document_sha256(fields: dict[str, str]) -> bytes:
-    """The SHA-256 a fields-only paper title anchors as its document."""
-    return hashlib.sha256(canonical_fields(fields)).digest()

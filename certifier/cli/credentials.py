@@ -34,6 +34,40 @@ def _open_issuer(name: str) -> tuple[Any, Any, str]:
     return record, record.unlock(passphrase), passphrase
 
 
+def anchor_with_credentials(
+    issuer_name: str,
+    files: tuple[Path, ...],
+    displayed: dict[str, str],
+    kind: str | None,
+    start: int,
+    until: int,
+    out_dir: Path | None,
+    status_url: str | None,
+) -> tuple[Any, Any, Any]:
+    """Each file's leaf and its credential's in one batch, anchored: (w3, account, what was issued).
+    The one path of `sceau credential issue` and `sceau issue --credential`."""
+    from certifier.chain.deployment import current
+    from certifier.credentials.issuing import issue_with_credentials
+
+    record, account, passphrase = _open_issuer(issuer_name)
+    w3 = chain_w3()
+    issued = issue_with_credentials(
+        w3,
+        current(w3),
+        account,
+        record,
+        passphrase,
+        list(files),
+        [displayed] * len(files),
+        kind=kind_code(kind or record.kinds[0]),
+        valid_from=start,
+        valid_until=until,
+        status_base_url=status_url or status_base_url(),
+        out_dir=out_dir,
+    )
+    return w3, account, issued
+
+
 @click.group("credential")
 def credential() -> None:
     """Each document also as a W3C Verifiable Credential (Open Badges 3.0 for diplomas)."""
@@ -61,29 +95,11 @@ def credential_issue(
     files: tuple[Path, ...],
 ) -> None:
     """Anchor FILES with one credential each, in one batch: FILE.receipt.json, FILE.credential.json."""
-    from certifier.chain.deployment import current
-    from certifier.credentials.issuing import issue_with_credentials
-
     displayed = parse_fields(fields)
     if displayed and len(files) != 1:
         raise click.BadParameter("fields describe one document: give one FILE", param_hint="--field")
     start, until = validity(valid_from, valid_until)
-    record, account, passphrase = _open_issuer(issuer_name)
-    w3 = chain_w3()
-    issued = issue_with_credentials(
-        w3,
-        current(w3),
-        account,
-        record,
-        passphrase,
-        list(files),
-        [displayed] * len(files),
-        kind=kind_code(kind or record.kinds[0]),
-        valid_from=start,
-        valid_until=until,
-        status_base_url=status_url or status_base_url(),
-        out_dir=out_dir,
-    )
+    _, _, issued = anchor_with_credentials(issuer_name, files, displayed, kind, start, until, out_dir, status_url)
     rows = [{"document": str(i.document), "credential": str(i.credential_path)} for i in issued.items]
     tx = "0x" + issued.sent.transaction_hash.hex()
     emit(

@@ -167,26 +167,9 @@ def _issue_with_credentials(
     status_url: str | None,
 ) -> IssueRun:
     """`sceau credential issue` for these files: each file's leaf and its credential's in one batch."""
-    from certifier.chain.deployment import current
-    from certifier.cli.credentials import _open_issuer, status_base_url
-    from certifier.credentials.issuing import issue_with_credentials
+    from certifier.cli.credentials import anchor_with_credentials
 
-    record, account, passphrase = _open_issuer(issuer_name)
-    w3 = chain_w3()
-    made = issue_with_credentials(
-        w3,
-        current(w3),
-        account,
-        record,
-        passphrase,
-        list(files),
-        [displayed] * len(files),
-        kind=kind_code(kind or record.kinds[0]),
-        valid_from=start,
-        valid_until=until,
-        status_base_url=status_url or status_base_url(),
-        out_dir=out_dir,
-    )
+    w3, account, made = anchor_with_credentials(issuer_name, files, displayed, kind, start, until, out_dir, status_url)
     receipts = [(i.receipt_path, i.receipt) for i in made.items]
     return IssueRun(w3, account, made.sent, made.batch, receipts, [i.credential_path for i in made.items])
 
@@ -277,14 +260,12 @@ def seal(
     """Seal a title printed on paper: anchor its displayed fields and write a signed QR code.
 
     Offline, the QR verifies against a trust list; online, against the chain (revocation too)."""
-    import hashlib
-
     import segno
 
     from certifier.chain.deployment import current
     from certifier.chain.issuing import anchor_with_receipts, write_receipt
     from verifier.core.fields import fields_sha256
-    from verifier.core.seal import canonical_fields, make_seal, seal_url
+    from verifier.core.seal import make_seal, seal_url
 
     values = parse_fields(fields)
     start, until = validity(valid_from, valid_until)
@@ -293,7 +274,7 @@ def seal(
     deployment = current(w3)
     from certifier.chain.merkle_batch import MerkleBatch
 
-    digest = hashlib.sha256(canonical_fields(values)).digest()
+    digest = fields_sha256(values)  # a paper title is nothing but its fields
     batch = MerkleBatch.build(
         [digest], kind_code(kind or record.kinds[0]), start, until, fields=[fields_sha256(values)]
     )
