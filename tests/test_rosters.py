@@ -89,7 +89,7 @@ def test_every_problem_is_reported_at_once_and_nothing_is_written(service: Servi
     problems = response.get_json()["problems"]
     expected = [
         "roster line 3 reference: 'R1' already on line 2",
-        "roster line 3 date: '01/07/2026' is not a date like 2026-07-01",
+        "roster line 3 date: '01/07/2026' is not a date like 2031-06-30",
         "roster line 4 family_name: required",
         "roster line 5: 5 fields, the header has 6",
         "roster line 6 file: 'one.pdf' already on line 2",
@@ -158,9 +158,7 @@ def test_not_a_zip_and_missing_parts(service: Service, issuer: str) -> None:
         "/api/v1/rosters", data={"colour": "x"}, headers=auth, content_type="multipart/form-data"
     )
     problems = response.get_json()["problems"]
-    assert {"colour: unknown field", "roster: required (the CSV)", "archive: required (the ZIP of PDFs)"} <= set(
-        problems
-    )
+    assert {"colour: unknown field", "roster: required", "archive: required"} <= set(problems)
 
 
 def test_a_roster_diploma_s_certified_copy_seals_the_words_it_prints(

@@ -6,9 +6,10 @@ transaction per request, files moved into storage only after it commits.
 
 Longer than our modules usually are, on purpose: it is the one blueprint of /api/v1, and every
 route leans on the guards defined here (token scope, early size refusal, one error shape,
-idempotency); the console imports its JSON shapes. Input rules live in validation.py and the
-queue in store/documents.py, so what remains is routes; splitting them by resource would
-spread one blueprint over modules that each import all of this one.
+idempotency); the console imports its JSON shapes. Shapes are checked against the OpenAPI
+document (contract.py, from schemas.py), values in validation.py, and the queue is
+store/documents.py, so what remains is routes; splitting them by resource would spread one
+blueprint over modules that each import all of this one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -34,18 +35,10 @@ from certifier.errors import http_status
 from certifier.keys import keystore
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
-from certifier.service.validation import (
-    MAX_AUDIT_ID,
-    Invalid,
-    Problems,
-    check_keys,
-    parse_date,
-    parse_flag,
-    parse_idempotency_key,
-    parse_kind,
-    parse_sha256,
-    parse_text,
-)
+from certifier.service.contract import check_request
+from certifier.service.problems import Invalid, Problem, Problems, at
+from certifier.service.schemas import MAX_FILENAME
+from certifier.service.validation import parse_date, parse_fields, parse_flag, parse_kind, parse_text
 from certifier.store.db import AuditEntry, Batch, Document, IdempotentResponse, Revocation, Token
 from certifier.store.documents import (
     Conflict,
@@ -74,11 +67,18 @@ def ctx() -> ServiceContext:
     return context
 
 
-def error(status: int, message: str, problems: list[str] | None = None) -> ResponseReturnValue:
-    body: dict[str, Any] = {"error": message}
-    if problems is not None:
-        body["problems"] = problems
-    return jsonify(body), status
+def error(status: int, message: str) -> ResponseReturnValue:
+    return jsonify({"error": message}), status
+
+
+def refused(exc: Invalid, status: int | None = None) -> ResponseReturnValue:
+    """Every problem, in English (``where: what``) and as codes for clients that say them otherwise."""
+    body = {
+        "error": f"{len(exc.found)} problem(s) in the request",
+        "problems": exc.problems,
+        "details": [p.as_json() for p in exc.found],
+    }
+    return jsonify(body), status or exc.status
 
 
 def scoped(scope: str) -> Callable[[F], F]:
@@ -100,7 +100,7 @@ def scoped(scope: str) -> Callable[[F], F]:
                     return view(*args, **kwargs)
                 except Invalid as exc:
                     session.rollback()
-                    return error(exc.status, f"{len(exc.problems)} problem(s) in the request", exc.problems)
+                    return refused(exc)
                 except Conflict as exc:
                     session.rollback()
                     return error(409, str(exc))
@@ -245,15 +245,18 @@ def _json(status: int, body: Any) -> Response:
 def post_documents() -> ResponseReturnValue:
     session: Session = g.session
     token: Token = g.token
-    key_problems = Problems()
-    parse_idempotency_key(request.headers.get("Idempotency-Key"), key_problems)
-    key_problems.raise_if_any()
+    if request.mimetype not in ("application/json", "multipart/form-data"):
+        return error(415, "send multipart/form-data (field 'file', repeatable) or application/json")
+    shape = Problems()
+    body = check_request(request, "submitDocuments", shape)
+    if "Idempotency-Key" in shape.paths() or not isinstance(body, dict):
+        shape.raise_if_any()
     record = issuer_record(token)
     if request.mimetype == "application/json":
         temps: list[tuple[Path, bytes]] = []
-        items, fingerprint = _json_documents(record), hashlib.sha256(request.get_data()).hexdigest()
-    elif request.mimetype == "multipart/form-data":
-        items, temps = _multipart_documents(record)
+        items, fingerprint = _json_documents(record, body, shape), hashlib.sha256(request.get_data()).hexdigest()
+    else:
+        items, temps = _multipart_documents(record, body, shape)
         fingerprint = hashlib.sha256(
             json.dumps(
                 [
@@ -269,8 +272,6 @@ def post_documents() -> ResponseReturnValue:
                 ]
             ).encode()
         ).hexdigest()
-    else:
-        return error(415, "send multipart/form-data (field 'file', repeatable) or application/json")
     if any(i.credential for i in items):
         try:
             require_credentials(record)
@@ -298,42 +299,29 @@ def post_documents() -> ResponseReturnValue:
     return response
 
 
-def _json_documents(record: keystore.IssuerKey) -> list[NewDocument]:
-    problems = Problems()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid(['body: must be a JSON object {"documents": [...]}'])
-    check_keys(body, "body", {"documents"}, {"documents"}, problems)
-    raw = body.get("documents")
-    if not isinstance(raw, list) or not raw:
-        problems.add("documents", "must be a non-empty list")
-        problems.raise_if_any()
-    assert isinstance(raw, list)
+def _json_documents(record: keystore.IssuerKey, body: dict[str, Any], problems: Problems) -> list[NewDocument]:
+    """The documents of a JSON body; `problems` holds its shape's (check_request), whose values
+    are left out here, so that the request is refused with every problem at once."""
+    refused = problems.paths()
+    entries: list[Any] = body["documents"] if isinstance(body.get("documents"), list) else []
     items = []
-    for i, entry in enumerate(raw):
+    for i, entry in enumerate(entries):
         where = f"documents[{i}]"
         if not isinstance(entry, dict):
-            problems.add(where, "must be an object")
             continue
-        check_keys(
-            entry,
-            where,
-            {"sha256", "kind", "validFrom", "validUntil", "reference", "fields", "credential"},
-            {"sha256"},
-            problems,
-        )
+        value = {k: v for k, v in entry.items() if f"{where}.{k}" not in refused}
         item = _new_document(
             record,
             problems,
             where,
-            entry.get("kind"),
-            entry.get("validFrom"),
-            entry.get("validUntil"),
-            entry.get("reference"),
-            parse_sha256(entry.get("sha256"), f"{where}.sha256", problems) if "sha256" in entry else None,
-            fields=entry.get("fields"),
+            value.get("kind"),
+            value.get("validFrom"),
+            value.get("validUntil"),
+            value.get("reference"),
+            bytes.fromhex(value["sha256"]) if "sha256" in value else None,
+            fields=value.get("fields"),
             form=False,
-            credential=entry.get("credential"),
+            credential=value.get("credential"),
         )
         if item:
             items.append(item)
@@ -361,86 +349,63 @@ def _new_document(
     until = parse_date(valid_until, f"{where}.validUntil", problems, end_of_day=True, blank=form)
     start = int(time.time()) if start is None else start
     if until is not None and until <= start:
-        problems.reject(f"{where}.validUntil", "must be after validFrom")
+        problems.reject(f"{where}.validUntil", "after_valid_from")
     parse_text(reference, f"{where}.reference", problems)
-    displayed = _parse_fields(fields, f"{where}.fields", problems)
+    displayed = parse_fields(fields, f"{where}.fields", problems)
     wants = parse_flag(credential, f"{where}.credential" if not form else "credential", problems, form=form)
     if sha256 is None or kind_code is None:
         return None
     return NewDocument(sha256, kind_code, start, until or 0, reference, None, filename, displayed, wants)
 
 
-_FIELD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-
-
-def _parse_fields(value: Any, where: str, problems: Problems) -> dict[str, str] | None:
-    """The displayed fields printed on the document, bound on chain and shown by its seal."""
-    from verifier.core.errors import InvalidFields
-    from verifier.core.fields import MAX_FIELDS, normalise
-
-    if value is None:
-        return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        problems.add(where, 'must be an object of texts, e.g. {"holder": "Jeanne Martin", "degree": "Master"}')
-        return None
-    try:
-        return normalise(value) or None
-    except InvalidFields as exc:  # names, counts and lengths are in the schema (400); the rest is 422
-        shape = len(value) > MAX_FIELDS or not all(_FIELD_NAME.fullmatch(k) and len(v) <= 200 for k, v in value.items())
-        (problems.add if shape else problems.reject)(where, str(exc))
-        return None
-
-
-def _multipart_documents(record: keystore.IssuerKey) -> tuple[list[NewDocument], list[tuple[Path, bytes]]]:
-    problems = Problems()
-    for key in sorted(set(request.form) - {"kind", "validFrom", "validUntil", "reference", "fields", "credential"}):
-        problems.add(key, "unknown field")
-    for key in sorted(set(request.files) - {"file"}):
-        problems.add(key, "unknown file field (send documents as 'file')")
+def _multipart_documents(
+    record: keystore.IssuerKey, sent: dict[str, Any], problems: Problems
+) -> tuple[list[NewDocument], list[tuple[Path, bytes]]]:
+    """The documents of a form, each file hashed (and kept, if the service keeps originals) as it
+    streams in; `problems` holds the form's shape problems (check_request), whose values are left out."""
+    form = {k: v for k, v in sent.items() if k not in problems.paths()}
     uploads = request.files.getlist("file")
-    if not uploads:
-        problems.add("file", "required (one or more documents)")
-    references = request.form.getlist("reference")
+    references = form.get("reference") or []
     if references and len(references) != len(uploads):
-        problems.reject("reference", f"give one per file ({len(uploads)}), or none")
+        problems.reject("reference", "one_per_file", count=len(uploads))
     fields: Any = None
-    if "fields" in request.form:
+    if "fields" in form:
         if len(uploads) != 1:
-            problems.reject("fields", "describes one document: send exactly one file with it (a roster for a cohort)")
+            problems.reject("fields", "fields_one_file")
         try:
-            fields = json.loads(request.form["fields"])
+            fields = json.loads(form["fields"])
         except ValueError:
-            problems.reject("fields", "must be a JSON object of texts")
+            fields = None
         if not isinstance(fields, dict):
-            problems.reject("fields", "must be a JSON object of texts")
+            problems.reject("fields", "fields_not_json")
             fields = None
     temps: list[tuple[Path, bytes]] = []
     items: list[NewDocument] = []
     try:
         for i, upload in enumerate(uploads):
             where = f"file[{i}] {(upload.filename or '')[:80]}".strip()
-            filename = parse_text(upload.filename or None, f"file[{i}] filename", problems, limit=300)
+            filename = parse_text(upload.filename or None, f"file[{i}] filename", problems, limit=MAX_FILENAME)
             try:
                 if ctx().settings.keep_documents:
                     digest, tmp = store_stream(upload.stream, ctx().storage)
                     temps.append((tmp, digest))
                 else:
                     digest = fingerprint_stream(upload.stream)
-            except EmptyUpload as exc:
-                problems.reject(where, str(exc))
+            except EmptyUpload:
+                problems.reject(where, "upload_empty")
                 continue
             item = _new_document(
                 record,
                 problems,
                 where,
-                request.form.get("kind"),
-                request.form.get("validFrom"),
-                request.form.get("validUntil"),
+                form.get("kind"),
+                form.get("validFrom"),
+                form.get("validUntil"),
                 references[i] if references and i < len(references) else None,
                 digest,
                 filename,
                 fields,
-                credential=request.form.get("credential"),
+                credential=form.get("credential"),
             )
             if item:
                 items.append(item)
@@ -544,10 +509,18 @@ def post_batches() -> ResponseReturnValue:
 @bp.get("/batches")
 @scoped("read")
 def list_batches() -> ResponseReturnValue:
-    rows = g.session.scalars(
-        select(Batch).where(Batch.issuer == g.token.issuer).order_by(Batch.created_at.desc()).limit(200)
-    )
-    return jsonify({"batches": [batch_json(b) for b in rows]})
+    """Newest first, a page at a time: a page costs the same with ten batches or a million."""
+    check_request(request, "listBatches")
+    limit = int(request.args.get("limit", 100))
+    query = select(Batch).where(Batch.issuer == g.token.issuer)
+    before = request.args.get("before")
+    if before is not None:
+        last = g.session.get(Batch, before)
+        if last is None or last.issuer != g.token.issuer:
+            raise Invalid([Problem(at("before"), "invalid_page_token", {"value": repr(before)}, malformed=False)])
+        query = query.where(tuple_(Batch.created_at, Batch.id) < tuple_(last.created_at, last.id))
+    rows = list(g.session.scalars(query.order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit)))
+    return jsonify({"batches": [batch_json(b) for b in rows], "next": rows[-1].id if len(rows) == limit else None})
 
 
 @bp.get("/batches/<batch_id>")
@@ -562,43 +535,30 @@ def get_batch(batch_id: str) -> ResponseReturnValue:
 # ---------------------------------------------------------------- revocations
 
 
-def _revoke(doc_ids: list[str], body: dict[str, Any], allowed: set[str]) -> ResponseReturnValue:
+def _revoke(doc_ids: list[str], body: dict[str, Any]) -> ResponseReturnValue:
+    """Queue the revocation of `doc_ids` (a body whose shape check_request has checked)."""
     session: Session = g.session
     token: Token = g.token
     problems = Problems()
-    check_keys(body, "body", allowed, {"reason"}, problems)
-    reason = None
-    try:
-        reason = Reason.from_slug(body["reason"]) if isinstance(body.get("reason"), str) else None
-    except ValueError as exc:
-        problems.add("reason", str(exc))
-    if "reason" in body and reason is None and not problems.items:
-        problems.add("reason", "must be a string")
-    for i, doc_id in enumerate(doc_ids):
-        if not isinstance(doc_id, str):
-            problems.add(f"documents[{i}]", "must be a document id (a string)")
-    if body.get("replacedBy") is not None and not isinstance(body["replacedBy"], str):
-        problems.add("replacedBy", "must be a document id (a string)")
-    problems.raise_if_any()
+    reason = Reason.from_slug(body["reason"])
     docs: list[Document] = []
     missing = Problems()
     for i, doc_id in enumerate(dict.fromkeys(doc_ids)):
         doc = own_document(session, token, doc_id)
         if doc is None:
-            missing.add(f"documents[{i}]", f"no document {str(doc_id)[:40]}")
+            missing.add(f"documents[{i}]", "no_document", id=str(doc_id)[:40])
         else:
             docs.append(doc)
-    if missing.items:  # another issuer's documents do not exist for this token
-        return error(404, "no such document(s)", missing.items)
+    if missing:  # another issuer's documents do not exist for this token
+        return refused(Invalid(missing.found), 404)
     replaced_by = None
     if body.get("replacedBy") is not None:
         other = own_document(session, token, body["replacedBy"])
         if other is None or other.batch_index is None:
-            problems.reject("replacedBy", "must be the id of one of your documents, already batched")
+            problems.reject("replacedBy", "replaced_by")
         else:
             replaced_by = "0x" + leaf_hash(leaf_of(other)).hex()
     problems.raise_if_any()
-    assert reason is not None
     revs = queue_revocations(session, token.issuer, docs, reason, replaced_by, actor=f"token:{token.id}")
     session.commit()
     return jsonify(
@@ -619,48 +579,32 @@ def _revoke(doc_ids: list[str], body: dict[str, Any], allowed: set[str]) -> Resp
 @bp.post("/documents/<doc_id>/revocation")
 @scoped("revoke")
 def revoke_document(doc_id: str) -> ResponseReturnValue:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return error(400, 'send a JSON object {"reason": …, "replacedBy"?: …}')
+    if request.mimetype != "application/json":
+        return error(415, 'send a JSON object {"reason": …, "replacedBy"?: …}')
+    body = check_request(request, "revokeDocument")
     if own_document(g.session, g.token, doc_id) is None:
         return error(404, f"no document {doc_id}")
-    return _revoke([doc_id], body, {"reason", "replacedBy"})
-
-
-MAX_REVOCATIONS = 10_000
+    return _revoke([doc_id], body)
 
 
 @bp.post("/revocations")
 @scoped("revoke")
 def revoke_many() -> ResponseReturnValue:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("documents"), list) or not body["documents"]:
-        return error(400, 'send a JSON object {"documents": [ids…], "reason": …}')
-    if len(body["documents"]) > MAX_REVOCATIONS:
-        return error(400, f"documents: at most {MAX_REVOCATIONS} per request")
-    return _revoke(body["documents"], body, {"documents", "reason"})
+    if request.mimetype != "application/json":
+        return error(415, 'send a JSON object {"documents": [ids…], "reason": …}')
+    body = check_request(request, "revokeDocuments")
+    return _revoke(body["documents"], body)
 
 
 # ---------------------------------------------------------------- audit
 
 
-def _int_arg(name: str, default: int, low: int, high: int, problems: Problems) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"-?[0-9]{1,20}", raw) or not low <= int(raw) <= high:
-        problems.add(name, f"must be an integer from {low} to {high}")
-        return default
-    return int(raw)
-
-
 @bp.get("/audit")
 @scoped("read")
 def get_audit() -> ResponseReturnValue:
-    problems = Problems()
-    after = _int_arg("after", 0, 0, MAX_AUDIT_ID, problems)
-    limit = _int_arg("limit", 100, 1, 1000, problems)
-    problems.raise_if_any()
+    check_request(request, "getAudit")
+    after = int(request.args.get("after", 0))
+    limit = int(request.args.get("limit", 100))
     rows = list(
         g.session.scalars(
             select(AuditEntry)
@@ -705,22 +649,20 @@ def post_roster() -> ResponseReturnValue:
     token: Token = g.token
     if request.mimetype != "multipart/form-data":
         return error(415, "send multipart/form-data with 'roster' (CSV) and 'archive' (ZIP)")
-    problems = Problems()
-    for key in sorted(set(request.form) - {"kind", "validUntil", "credential"}):
-        problems.add(key[:40], "unknown field")
-    wants = parse_flag(request.form.get("credential"), "credential", problems)
+    problems = Problems()  # the form's shape, then the roster's content: refused with all of them
+    sent = check_request(request, "issueRoster", problems)
+    form = {k: v for k, v in (sent or {}).items() if k not in problems.paths()}
+    wants = parse_flag(form.get("credential"), "credential", problems)
     record = issuer_record(token)
     if wants:
         require_credentials(record)
-    for key in sorted(set(request.files) - {"roster", "archive"}):
-        problems.add(key[:40], "unknown file field")
     roster, archive = request.files.get("roster"), request.files.get("archive")
     batch, docs = issue_roster(
         g.session,
         token.issuer,
         record.kinds,
-        kind=request.form.get("kind"),
-        valid_until=request.form.get("validUntil"),
+        kind=form.get("kind"),
+        valid_until=form.get("validUntil"),
         roster=roster.stream if roster is not None else None,
         archive=archive.stream if archive is not None else None,
         storage=ctx().storage,

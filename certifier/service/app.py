@@ -68,7 +68,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from certifier.service.health import healthz_view
 
     app.config.setdefault("SCEAU_HEALTH", healthz_view)  # /healthz: chain, worker, queue (health.py)
+    if app.testing:  # every answer the test suite gets is checked against the OpenAPI document
+        _check_responses(app)
     return app
+
+
+def _check_responses(app: Flask) -> None:
+    from flask import Response, request
+
+    from certifier.service.contract import check_response
+
+    @app.after_request
+    def checked(response: Response) -> Response:
+        check_response(request, response)
+        return response
 
 
 def _issuer_call() -> bool:

@@ -51,7 +51,7 @@ from sqlalchemy import select
 from certifier.service import console_text
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
-from certifier.service.validation import Invalid
+from certifier.service.problems import WORDS, Invalid
 from certifier.store.db import Batch, ConsoleSession, Document, Revocation, Token
 from certifier.store.documents import Conflict, queue_revocations, receipts_for_batch
 from verifier import i18n
@@ -80,6 +80,8 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 REASONS = [r.slug for r in Reason if r is not Reason.NONE]
+#: A refused roster's problems shown one by one, up to this many (then how many more).
+MAX_DETAILS = 50
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -302,12 +304,16 @@ def roster() -> ResponseReturnValue:
             actor=f"console:{g.token.id}",
             credentials=credential_maker() if wants else None,
         )
-    except Invalid as exc:  # the roster's own lines and entries, quoted: shown as details (English)
-        summary = say("roster_problems", count=len(exc.problems))
+    except Invalid as exc:  # every problem, each where it is (line, entry), in the registrar's language
+        summary = say("roster_problems", count=len(exc.found))
+        details = exc.say(lang())
         if wants_json:
-            return jsonify({"error": summary, "problems": exc.problems}), exc.status
+            return jsonify({"error": summary, "problems": details}), exc.status
         flash(summary, "error")
-        flash("; ".join(exc.problems), "detail")
+        for detail in details[:MAX_DETAILS]:
+            flash(detail, "detail")
+        if len(details) > MAX_DETAILS:
+            flash(WORDS.text("more_problems", lang(), count=len(details) - MAX_DETAILS), "detail")
         return redirect(url_for("console.home"))
     except Conflict as exc:
         current_app.logger.info("console roster refused: %s", exc)

@@ -1,8 +1,9 @@
-"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json. Tests check that every
-route is described, that the document is valid, and that real responses match its schemas.
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json, built from the shapes in
+schemas.py that requests are checked against (contract.py): what it says is what is enforced.
+Tests check that the document is valid, that it describes exactly the routes served, and every
+JSON response the test suite receives is checked against it (contract.check_response).
 
-Long on purpose: it is one document, read top to bottom beside the routes it describes (api.py);
-cut into modules it would be harder to keep true, not easier."""
+One document, read top to bottom beside the routes it describes (api.py)."""
 
 from __future__ import annotations
 
@@ -11,67 +12,39 @@ from typing import Any
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
 
-from certifier.service.validation import (
-    DATE_PATTERN,
-    DATE_TIME_PATTERN,
-    FORM_FLAGS,
-    IDEMPOTENCY_KEY_PATTERN,
+from certifier.service.schemas import (
+    ACCEPTED_DOCUMENTS,
+    ACCEPTED_ROSTER,
+    AUDIT,
+    BATCHES,
+    BINARY,
+    COMPONENTS,
+    DOCUMENT_FORM,
+    IDEMPOTENCY_KEY,
     MAX_AUDIT_ID,
-    MAX_TIME,
-    MIN_TIME,
+    MAX_PAGE,
+    REVOKE_MANY,
+    REVOKE_ONE,
+    ROSTER_FORM,
+    SHA256,
+    ref,
 )
-from verifier.core.kinds import KINDS
 
 bp = Blueprint("openapi", __name__)
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_STATUS = ["pending", "anchoring", "anchored", "confirmed", "failed"]
-#: Displayed fields (verifier.core.fields): the words a document prints, bound in its leaf.
-_FIELDS = {
-    "type": "object",
-    "maxProperties": 16,
-    "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]{0,31}$"},
-    "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 200},
-}
-_TX_STATUS = ["built", "signed", "sent", "mined", "confirmed", "failed"]
-_REASONS = ["fraud", "clerical_error", "annulment", "key_compromise", "superseded"]
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-#: Free text as the API stores it: no control characters (validation.parse_text).
-_TEXT = {"type": "string", "maxLength": 200, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}
-_DATE_STRING = {"type": "string", "pattern": DATE_PATTERN}
-_DATE_TIME_STRING = {"type": "string", "pattern": DATE_TIME_PATTERN}
-#: A date: ISO day, RFC 3339 date-time, or Unix seconds (JSON only); 1970 to 2199, else 422.
-_DATE = {"oneOf": [_DATE_STRING, _DATE_TIME_STRING, {"type": "integer", "minimum": MIN_TIME, "maximum": MAX_TIME}]}
-#: In a form, an empty field means "not given", as a browser sends it.
-_BLANK = {"type": "string", "maxLength": 0}
-_FORM_DATE = {"oneOf": [_DATE_STRING, _DATE_TIME_STRING, _BLANK]}
-_FORM_KIND = {"enum": [*KINDS, ""]}
-#: A yes/no form field (validation.parse_flag).
-_FORM_FLAG = {"enum": list(FORM_FLAGS)}
+def _error(description: str) -> dict[str, Any]:
+    return _json(ref("Error"), description)
 
 
-_ERRORS = {
-    "400": _json(_ref("Error"), "Invalid request: every problem is listed"),
-    "401": _json(_ref("Error"), "Missing, unknown or revoked token"),
-    "403": _json(_ref("Error"), "The token lacks the scope"),
-}
-_UNPROCESSABLE = {
-    "422": _json(
-        _ref("Error"),
-        "Well-formed but unprocessable: a date out of 1970 to 2199, validUntil before validFrom, a kind this "
-        "issuer is not accredited for, an empty file, a roster or archive whose content is refused",
-    )
-}
-_UNAVAILABLE = {"503": _json(_ref("Error"), "The chain or the issuer's configuration is unavailable")}
+def _body(**media: dict[str, Any]) -> dict[str, Any]:
+    """A required request body: media type (``json``, ``form``) → schema."""
+    names = {"json": "application/json", "form": "multipart/form-data"}
+    return {"required": True, "content": {names[k]: {"schema": v} for k, v in media.items()}}
 
 
 def _linked(response: dict[str, Any], links: dict[str, tuple[str, str]]) -> dict[str, Any]:
@@ -82,6 +55,30 @@ def _linked(response: dict[str, Any], links: dict[str, tuple[str, str]]) -> dict
     }
 
 
+def _get(operation_id: str, summary: str, responses: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A read of one resource by id, for a token with the read scope."""
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": _ID,
+        "responses": {**responses, **_ERRORS, "404": _NOT_FOUND, **more},
+    }
+
+
+_ERRORS = {
+    "400": _error("Invalid request: every problem is listed"),
+    "401": _error("Missing, unknown or revoked token"),
+    "403": _error("The token lacks the scope"),
+}
+_UNPROCESSABLE = _error(
+    "Well-formed but unprocessable: a date out of 1970 to 2199, validUntil before validFrom, a kind this "
+    "issuer is not accredited for, an empty file, a roster or archive whose content is refused"
+)
+_UNAVAILABLE = {"503": _error("The chain or the issuer's configuration is unavailable")}
+_TOO_LARGE = _error("Upload larger than the configured limit")
+_UNSUPPORTED = _error("Unsupported media type")
+_NOT_FOUND = _error("No such resource for this issuer")
+_NOT_REVOCABLE = _error("Not anchored, or already revoked")
 _FIRST_DOCUMENT = "$response.body#/documents/0/id"
 _DOCUMENT_LINKS = {
     "GetDocument": ("getDocument", _FIRST_DOCUMENT),
@@ -91,8 +88,12 @@ _DOCUMENT_LINKS = {
     "RevokeDocument": ("revokeDocument", _FIRST_DOCUMENT),
 }
 _BATCH_LINKS = {"GetBatch": ("getBatch", "$response.body#/batches/0/id")}
-_NOT_FOUND = {"404": _json(_ref("Error"), "No such resource for this issuer")}
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_VERIFIER_ERRORS = {
+    "413": _error("Larger than the limit"),
+    "429": _error("Too many requests from this client"),
+    "503": _error("The chain or the trust anchors are unavailable"),
+}
 
 SPEC: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -102,133 +103,7 @@ SPEC: dict[str, Any] = {
         "description": "Submit documents, anchor them in Merkle batches, fetch receipts, revoke.",
     },
     "servers": [{"url": "/"}],
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            "Error": {
-                "type": "object",
-                "required": ["error"],
-                "properties": {"error": {"type": "string"}, "problems": {"type": "array", "items": {"type": "string"}}},
-            },
-            "DocumentRef": {
-                "type": "object",
-                "required": ["id", "sha256", "status"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-                    "status": {"enum": _STATUS},
-                },
-            },
-            "Batch": {
-                "type": "object",
-                "required": ["id", "root", "kind", "documentCount", "status"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "root": {"type": "string", "pattern": "^0x[0-9a-f]{64}$"},
-                    "kind": {"type": "string"},
-                    "documentCount": {
-                        "type": "integer",
-                        "description": "leaves in the batch: its documents, and their credentials when asked for",
-                    },
-                    "status": {"enum": _TX_STATUS},
-                    "transactionHash": {"type": ["string", "null"]},
-                    "blockNumber": {"type": ["integer", "null"]},
-                    "createdAt": {"type": "number"},
-                    "confirmedAt": {"type": ["number", "null"]},
-                    "error": {"type": ["string", "null"]},
-                },
-            },
-            "Document": {
-                "type": "object",
-                "required": ["id", "sha256", "status", "kind", "validFrom", "batch", "revocation"],
-                "properties": {
-                    "id": {"type": "string"},
-                    "sha256": {"type": "string"},
-                    "status": {"enum": _STATUS},
-                    "kind": {"enum": list(KINDS)},
-                    "validFrom": {"type": "integer"},
-                    "validUntil": {"type": ["integer", "null"]},
-                    "reference": {"type": ["string", "null"]},
-                    "fields": {"oneOf": [_FIELDS, {"type": "null"}]},
-                    "credential": {
-                        "type": "boolean",
-                        "description": "issued with a Verifiable Credential (GET /api/v1/documents/{id}/credential)",
-                    },
-                    "filename": {"type": ["string", "null"]},
-                    "createdAt": {"type": "number"},
-                    "failure": {"type": ["string", "null"]},
-                    "batch": {"oneOf": [_ref("Batch"), {"type": "null"}]},
-                    "revocation": {
-                        "oneOf": [
-                            {
-                                "type": "object",
-                                "required": ["id", "status", "reason"],
-                                "properties": {
-                                    "id": {"type": "string"},
-                                    "status": {"enum": _TX_STATUS},
-                                    "reason": {"enum": _REASONS},
-                                    "transactionHash": {"type": ["string", "null"]},
-                                },
-                            },
-                            {"type": "null"},
-                        ]
-                    },
-                },
-            },
-            "NewDocuments": {
-                "type": "object",
-                "required": ["documents"],
-                "additionalProperties": False,
-                "properties": {
-                    "documents": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {
-                            "type": "object",
-                            "required": ["sha256"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
-                                "kind": {"enum": list(KINDS)},
-                                "validFrom": _DATE,
-                                "validUntil": _DATE,
-                                "reference": _TEXT,
-                                "fields": _FIELDS,
-                                "credential": {
-                                    "type": "boolean",
-                                    "description": "also issue it as a Verifiable Credential (CREDENTIAL.md)",
-                                },
-                            },
-                        },
-                    }
-                },
-            },
-            "Revocations": {
-                "type": "object",
-                "required": ["revocations"],
-                "properties": {
-                    "revocations": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["id", "status", "reason", "documents"],
-                            "properties": {
-                                "id": {"type": "string"},
-                                "status": {"enum": _TX_STATUS},
-                                "reason": {"enum": _REASONS},
-                                "documents": {"type": "array", "items": {"type": "string"}},
-                            },
-                        },
-                    }
-                },
-            },
-            "RosterErrors": {
-                "type": "object",
-                "required": ["error", "problems"],
-                "properties": {"error": {"type": "string"}, "problems": {"type": "array", "items": {"type": "string"}}},
-            },
-        },
-    },
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": COMPONENTS},
     "security": [{"bearer": []}],
     "paths": {
         "/api/v1/documents": {
@@ -240,65 +115,22 @@ SPEC: dict[str, Any] = {
                         "name": "Idempotency-Key",
                         "in": "header",
                         "description": "Replays get the first answer; another request under the same key gets 422",
-                        "schema": {"type": "string", "maxLength": 200, "pattern": IDEMPOTENCY_KEY_PATTERN},
+                        "schema": IDEMPOTENCY_KEY,
                     }
                 ],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": _ref("NewDocuments")},
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["file"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "file": {
-                                        "type": "array",
-                                        "minItems": 1,
-                                        "items": {"type": "string", "format": "binary"},
-                                    },
-                                    "kind": _FORM_KIND,
-                                    "validFrom": _FORM_DATE,
-                                    "validUntil": _FORM_DATE,
-                                    "reference": {"type": "array", "items": _TEXT},
-                                    "fields": {
-                                        "type": "string",
-                                        "description": "JSON object of displayed fields, with exactly one file",
-                                    },
-                                    "credential": {
-                                        **_FORM_FLAG,
-                                        "description": "1: also issue each file as a Verifiable Credential",
-                                    },
-                                },
-                            }
-                        },
-                    },
-                },
+                "requestBody": _body(json=ref("NewDocuments"), form=DOCUMENT_FORM),
                 "responses": {
-                    "202": _linked(
-                        _json(
-                            {
-                                "type": "object",
-                                "required": ["documents"],
-                                "properties": {"documents": {"type": "array", "items": _ref("DocumentRef")}},
-                            },
-                            "Accepted: committed, to be anchored",
-                        ),
-                        _DOCUMENT_LINKS,
-                    ),
-                    "409": _json(
-                        _ref("Error"),
+                    "202": _linked(_json(ACCEPTED_DOCUMENTS, "Accepted: committed, to be anchored"), _DOCUMENT_LINKS),
+                    "409": _error(
                         "Conflict: an Idempotency-Key in use, or credentials asked of an issuer that cannot give "
-                        "them yet (not accredited, no credential key)",
+                        "them yet (not accredited, no credential key)"
                     ),
-                    "413": _json(_ref("Error"), "Upload larger than the configured limit"),
-                    "415": _json(_ref("Error"), "Unsupported media type"),
-                    "422": _json(
-                        _ref("Error"),
+                    "413": _TOO_LARGE,
+                    "415": _UNSUPPORTED,
+                    "422": _error(
                         "Idempotency-Key reused for another request; or well-formed but unprocessable (a date out "
                         "of 1970 to 2199, validUntil before validFrom, a kind this issuer is not accredited for, "
-                        "an empty file)",
+                        "an empty file)"
                     ),
                     **_ERRORS,
                     **_UNAVAILABLE,
@@ -306,37 +138,28 @@ SPEC: dict[str, Any] = {
             }
         },
         "/api/v1/documents/{id}": {
-            "get": {
-                "operationId": "getDocument",
-                "summary": "A document's status",
-                "parameters": _ID,
-                "responses": {"200": _json(_ref("Document"), "The document"), **_ERRORS, **_NOT_FOUND},
-            }
+            "get": _get("getDocument", "A document's status", {"200": _json(ref("Document"), "The document")})
         },
         "/api/v1/documents/{id}/receipt": {
-            "get": {
-                "operationId": "getReceipt",
-                "summary": "The receipt of a confirmed document (RECEIPT.md)",
-                "parameters": _ID,
-                "responses": {
+            "get": _get(
+                "getReceipt",
+                "The receipt of a confirmed document (RECEIPT.md)",
+                {
                     "200": {
                         "description": "The receipt",
                         "content": {"application/vnd.sceau.receipt.v1+json": {"schema": {"type": "object"}}},
                     },
-                    "409": _json(_ref("Error"), "Not confirmed yet"),
-                    **_ERRORS,
-                    **_NOT_FOUND,
-                    **_UNAVAILABLE,
+                    "409": _error("Not confirmed yet"),
                 },
-            }
+                **_UNAVAILABLE,
+            )
         },
         "/api/v1/documents/{id}/credential": {
-            "get": {
-                "operationId": "getCredential",
-                "summary": "The W3C Verifiable Credential of a confirmed document submitted with credential: signed "
+            "get": _get(
+                "getCredential",
+                "The W3C Verifiable Credential of a confirmed document submitted with credential: signed "
                 "(eddsa-rdfc-2022), its own receipt embedded (CREDENTIAL.md)",
-                "parameters": _ID,
-                "responses": {
+                {
                     "200": {
                         "description": "The credential (application/vc unless application/vc+ld+json or "
                         "application/json is asked for)",
@@ -345,54 +168,36 @@ SPEC: dict[str, Any] = {
                             for media in ("application/vc", "application/vc+ld+json", "application/json")
                         },
                     },
-                    "409": _json(_ref("Error"), "Not confirmed yet, or confirmed and its credential not signed yet"),
-                    **_ERRORS,
-                    "404": _json(_ref("Error"), "No such document for this issuer, or none issued with a credential"),
-                    **_UNAVAILABLE,
+                    "409": _error("Not confirmed yet, or confirmed and its credential not signed yet"),
                 },
-            }
+                **_UNAVAILABLE,
+                **{"404": _error("No such document for this issuer, or none issued with a credential")},
+            )
         },
         "/api/v1/documents/{id}/certified.pdf": {
-            "get": {
-                "operationId": "getCertifiedPdf",
-                "summary": "The certified copy of a confirmed PDF: original bytes, receipt attached, QR seal stamped",
-                "parameters": _ID,
-                "responses": {
+            "get": _get(
+                "getCertifiedPdf",
+                "The certified copy of a confirmed PDF: original bytes, receipt attached, QR seal stamped",
+                {
                     "200": {"description": "The certified PDF", "content": {"application/pdf": {}}},
-                    "409": _json(_ref("Error"), "Not confirmed, not a PDF, or its original is not kept"),
-                    **_ERRORS,
-                    **_NOT_FOUND,
-                    **_UNAVAILABLE,
+                    "409": _error("Not confirmed, not a PDF, or its original is not kept"),
                 },
-            }
+                **_UNAVAILABLE,
+            )
         },
         "/api/v1/documents/{id}/revocation": {
             "post": {
                 "operationId": "revokeDocument",
                 "summary": "Revoke one document",
                 "parameters": _ID,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["reason"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "reason": {"enum": _REASONS},
-                                    "replacedBy": {"type": ["string", "null"]},
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _body(json=REVOKE_ONE),
                 "responses": {
-                    "202": _json(_ref("Revocations"), "Queued"),
-                    "409": _json(_ref("Error"), "Not anchored, or already revoked"),
-                    "422": _json(_ref("Error"), "replacedBy is not one of this issuer's batched documents"),
+                    "202": _json(ref("Revocations"), "Queued"),
+                    "409": _NOT_REVOCABLE,
+                    "415": _UNSUPPORTED,
+                    "422": _error("replacedBy is not one of this issuer's batched documents"),
                     **_ERRORS,
-                    **_NOT_FOUND,
+                    "404": _NOT_FOUND,
                 },
             }
         },
@@ -400,32 +205,13 @@ SPEC: dict[str, Any] = {
             "post": {
                 "operationId": "revokeDocuments",
                 "summary": "Revoke many documents (one transaction per batch)",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["documents", "reason"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "documents": {
-                                        "type": "array",
-                                        "minItems": 1,
-                                        "maxItems": 10000,
-                                        "items": {"type": "string"},
-                                    },
-                                    "reason": {"enum": _REASONS},
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _body(json=REVOKE_MANY),
                 "responses": {
-                    "202": _json(_ref("Revocations"), "Queued"),
-                    "409": _json(_ref("Error"), "Not anchored, or already revoked"),
+                    "202": _json(ref("Revocations"), "Queued"),
+                    "409": _NOT_REVOCABLE,
+                    "415": _UNSUPPORTED,
                     **_ERRORS,
-                    **_NOT_FOUND,
+                    "404": _NOT_FOUND,
                 },
             }
         },
@@ -434,88 +220,45 @@ SPEC: dict[str, Any] = {
                 "operationId": "anchorNow",
                 "summary": "Anchor every pending document now",
                 "responses": {
-                    "202": _linked(
-                        _json(
-                            {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
-                            "Batches formed",
-                        ),
-                        _BATCH_LINKS,
-                    ),
-                    "200": _json(
-                        {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
-                        "Nothing pending",
-                    ),
+                    "202": _linked(_json(BATCHES, "Batches formed"), _BATCH_LINKS),
+                    "200": _json(BATCHES, "Nothing pending"),
                     **_ERRORS,
                 },
             },
             "get": {
                 "operationId": "listBatches",
-                "summary": "The issuer's batches, newest first",
+                "summary": "The issuer's batches, newest first, a page at a time",
+                "parameters": [
+                    {
+                        "name": "before",
+                        "in": "query",
+                        "description": "the `next` of the previous page",
+                        "schema": {"title": "page_token", "type": "string", "pattern": "^[0-9a-f]{32}$"},
+                    },
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+                ],
                 "responses": {
-                    "200": _linked(
-                        _json(
-                            {"type": "object", "properties": {"batches": {"type": "array", "items": _ref("Batch")}}},
-                            "Batches",
-                        ),
-                        _BATCH_LINKS,
-                    ),
+                    "200": _linked(_json(BATCHES, "Batches"), _BATCH_LINKS),
+                    "422": _error("`before` is not the `next` of one of this issuer's pages"),
                     **_ERRORS,
                 },
             },
         },
-        "/api/v1/batches/{id}": {
-            "get": {
-                "operationId": "getBatch",
-                "summary": "One batch",
-                "parameters": _ID,
-                "responses": {"200": _json(_ref("Batch"), "The batch"), **_ERRORS, **_NOT_FOUND},
-            }
-        },
+        "/api/v1/batches/{id}": {"get": _get("getBatch", "One batch", {"200": _json(ref("Batch"), "The batch")})},
         "/api/v1/rosters": {
             "post": {
                 "operationId": "issueRoster",
                 "summary": "Issue a cohort: a CSV roster and a ZIP of its PDFs, validated whole, anchored as one batch",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "multipart/form-data": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["roster", "archive"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "roster": {"type": "string", "format": "binary"},
-                                    "archive": {"type": "string", "format": "binary"},
-                                    "kind": _FORM_KIND,
-                                    "validUntil": {"oneOf": [_DATE_STRING, _BLANK]},
-                                    "credential": {
-                                        **_FORM_FLAG,
-                                        "description": "1: also issue each diploma as a Verifiable Credential",
-                                    },
-                                },
-                            }
-                        }
-                    },
-                },
+                "requestBody": _body(form=ROSTER_FORM),
                 "responses": {
                     "202": _linked(
-                        _json(
-                            {
-                                "type": "object",
-                                "required": ["batch", "documents"],
-                                "properties": {
-                                    "batch": _ref("Batch"),
-                                    "documents": {"type": "array", "items": _ref("DocumentRef")},
-                                },
-                            },
-                            "Accepted as one batch",
-                        ),
+                        _json(ACCEPTED_ROSTER, "Accepted as one batch"),
                         {**_DOCUMENT_LINKS, "GetBatch": ("getBatch", "$response.body#/batch/id")},
                     ),
-                    "409": _json(_ref("Error"), "Conflict"),
-                    "413": _json(_ref("Error"), "Upload larger than the configured limit"),
-                    "415": _json(_ref("Error"), "Unsupported media type"),
-                    **_UNPROCESSABLE,
+                    "409": _error("Conflict"),
+                    "413": _TOO_LARGE,
+                    "415": _UNSUPPORTED,
+                    "422": _UNPROCESSABLE,
                     **_ERRORS,
                     **_UNAVAILABLE,
                 },
@@ -531,29 +274,14 @@ SPEC: dict[str, Any] = {
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_AUDIT_ID},
                     },
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
                 ],
-                "responses": {
-                    "200": _json(
-                        {
-                            "type": "object",
-                            "required": ["entries"],
-                            "properties": {
-                                "entries": {
-                                    "type": "array",
-                                    "items": {"type": "object", "required": ["id", "at", "actor", "action"]},
-                                },
-                                "next": {"type": ["integer", "null"]},
-                            },
-                        },
-                        "Entries, oldest first",
-                    ),
-                    **_ERRORS,
-                },
+                "responses": {"200": _json(AUDIT, "Entries, oldest first"), **_ERRORS},
             }
         },
         "/api/v1/verify": {
             "post": {
+                "operationId": "verify",
                 "summary": "Verify a document (or its SHA-256, as JSON) against its receipt and the chain",
                 "security": [],
                 "requestBody": {
@@ -567,7 +295,7 @@ SPEC: dict[str, Any] = {
                                         "required": ["sha256", "receipt"],
                                         "additionalProperties": False,
                                         "properties": {
-                                            "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                                            "sha256": SHA256,
                                             "receipt": {
                                                 "description": "The receipt (RECEIPT.md); a malformed one gets "
                                                 "its verdict, 200"
@@ -589,7 +317,7 @@ SPEC: dict[str, Any] = {
                                 "required": ["file", "receipt"],
                                 "additionalProperties": False,
                                 "properties": {
-                                    "file": {"type": "string", "format": "binary"},
+                                    "file": BINARY,
                                     "receipt": {
                                         "type": "string",
                                         "format": "binary",
@@ -613,6 +341,7 @@ SPEC: dict[str, Any] = {
         },
         "/api/v1/verify/bulk": {
             "post": {
+                "operationId": "verifyBulk",
                 "summary": "Verify many documents at once (chain reads batched); one report",
                 "security": [],
                 "parameters": [{"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "html"]}}],
@@ -624,9 +353,9 @@ SPEC: dict[str, Any] = {
                                 "type": "object",
                                 "additionalProperties": False,
                                 "properties": {
-                                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                                    "receipt": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                                    "archive": {"type": "string", "format": "binary"},
+                                    "file": {"type": "array", "items": BINARY},
+                                    "receipt": {"type": "array", "items": BINARY},
+                                    "archive": BINARY,
                                 },
                             }
                         }
@@ -641,16 +370,15 @@ SPEC: dict[str, Any] = {
                             "text/html": {"schema": {"type": "string"}},
                         },
                     },
-                    "400": _json(_ref("Error"), "A part this endpoint does not take, or a bad format"),
-                    "413": _json(_ref("Error"), "Upload larger than the limit"),
-                    "422": _json(_ref("Error"), "Well-formed but unusable: nothing to verify, or not a ZIP"),
-                    "429": _json(_ref("Error"), "Too many requests from this client"),
-                    "503": _json(_ref("Error"), "The chain or the trust anchors are unavailable"),
+                    "400": _error("A part this endpoint does not take, or a bad format"),
+                    "422": _error("Well-formed but unusable: nothing to verify, or not a ZIP"),
+                    **_VERIFIER_ERRORS,
                 },
             }
         },
         "/api/v1/openapi.json": {
             "get": {
+                "operationId": "getOpenApi",
                 "summary": "This document",
                 "security": [],
                 "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")},

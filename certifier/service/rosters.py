@@ -5,8 +5,9 @@ shape, each row's fields, each file's presence, and the ZIP's safety (no path tr
 no zip bomb: entry count, total size and compression ratio are bounded, and sizes are enforced
 while decompressing, by the bytes actually read, not taken from the headers).
 
-What a roster holds (rows, files) is content: its problems are 422s (``Problems.reject``); only the
-form around it (missing parts, unknown fields, a malformed kind or date) gets 400. `issue_roster`
+What a roster holds (rows, files) is content: its problems are 422s (``Problems.reject``), each a
+code and where it is (a line, an entry) that the console says in the registrar's language; only
+the form around it (missing parts, unknown fields, a malformed kind or date) gets 400. `issue_roster`
 is the one operation, shared by the API and the console.
 """
 
@@ -25,7 +26,8 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
-from certifier.service.validation import Problems, parse_date, parse_kind, parse_text
+from certifier.service.problems import ARCHIVE, ROSTER, ROSTER_HEADER, Problems, archive_entry, roster_line
+from certifier.service.validation import parse_date, parse_kind, parse_text
 from certifier.store.db import Batch, Document
 from certifier.store.documents import CredentialBuilder, NewDocument, batch_documents, submit
 from certifier.store.uploads import commit_file, private_file
@@ -87,38 +89,38 @@ def parse_csv(data: bytes, problems: Problems) -> list[RosterRow]:
     """Every row of the roster, or its problems (each a 422: the file is well-formed as a file)."""
     found = Problems()
     rows = _parse_csv(data, found)
-    problems.items.extend(found.items)
+    problems.extend(found, content=True)
     return rows
 
 
 def _parse_csv(data: bytes, problems: Problems) -> list[RosterRow]:
     if len(data) > MAX_CSV_BYTES:
-        problems.add("roster", f"larger than {MAX_CSV_BYTES // 2**20} MiB")
+        problems.reject(ROSTER, "csv_too_large", mib=MAX_CSV_BYTES // 2**20)
         return []
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        problems.add("roster", f"not UTF-8 text (byte {exc.start}); save the CSV as UTF-8")
+        problems.reject(ROSTER, "csv_not_utf8", byte=exc.start)
         return []
     if not text.strip():
-        problems.add("roster", "the CSV is empty")
+        problems.reject(ROSTER, "csv_empty")
         return []
     first_line = text.splitlines()[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
-    except csv.Error as exc:
-        problems.add("roster line 1", f"malformed CSV: {exc}")
+    except csv.Error:
+        problems.reject(roster_line(1), "csv_malformed")
         return []
     missing = [c for c in COLUMNS if c not in header]
     unknown = [h[:40] for h in header if h not in COLUMNS + OPTIONAL]
     if missing:
-        problems.add("roster header", f"missing column(s): {', '.join(missing)} (expected {', '.join(COLUMNS)})")
+        problems.reject(ROSTER_HEADER, "columns_missing", missing=", ".join(missing), expected=", ".join(COLUMNS))
     if unknown:
-        problems.add("roster header", f"unknown column(s): {', '.join(unknown)}")
+        problems.reject(ROSTER_HEADER, "columns_unknown", unknown=", ".join(unknown))
     if len(set(header)) != len(header):
-        problems.add("roster header", "a column appears twice")
+        problems.reject(ROSTER_HEADER, "column_twice")
     if missing or unknown:
         return []
     rows: list[RosterRow] = []
@@ -131,15 +133,15 @@ def _parse_csv(data: bytes, problems: Problems) -> list[RosterRow]:
             if not any(v.strip() for v in values):
                 continue
             if len(rows) >= MAX_ROWS:
-                problems.add("roster", f"more than {MAX_ROWS} rows")
+                problems.reject(ROSTER, "too_many_rows", limit=MAX_ROWS)
                 break
             row = _row(line, header, values, problems, seen_refs, seen_files)
             if row is not None:
                 rows.append(row)
-    except csv.Error as exc:
-        problems.add(f"roster line {line + 1}", f"malformed CSV: {exc}")
-    if not rows and not problems.items:
-        problems.add("roster", "no graduates listed")
+    except csv.Error:
+        problems.reject(roster_line(line + 1), "csv_malformed")
+    if not rows and not problems:
+        problems.reject(ROSTER, "no_rows")
     return rows
 
 
@@ -151,29 +153,28 @@ def _row(
     seen_refs: dict[str, int],
     seen_files: dict[str, int],
 ) -> RosterRow | None:
-    where = f"roster line {line}"
     if len(values) != len(header):
-        problems.add(where, f"{len(values)} fields, the header has {len(header)}")
+        problems.reject(roster_line(line), "field_count", count=len(values), expected=len(header))
         return None
     record = {k: v.strip() for k, v in zip(header, values, strict=True)}
-    before = len(problems.items)
+    before = len(problems.found)
     for column in COLUMNS:
         if not record[column]:
-            problems.add(f"{where} {column}", "required")
-    issued = parse_date(record["date"], f"{where} date", problems, end_of_day=False, date_only=True)
-    until = parse_date(record.get("valid_until", ""), f"{where} valid_until", problems, end_of_day=True, date_only=True)
-    parse_text(record["reference"], f"{where} reference", problems)
-    parse_text(record["file"], f"{where} file", problems, limit=MAX_FILENAME)
-    reference, file = record["reference"][:40], record["file"][:40]
-    if record["reference"] in seen_refs:
-        problems.add(f"{where} reference", f"{reference!r} already on line {seen_refs[record['reference']]}")
-    if record["file"] in seen_files:
-        problems.add(f"{where} file", f"{file!r} already on line {seen_files[record['file']]}")
-    seen_refs.setdefault(record["reference"], line)
-    seen_files.setdefault(record["file"], line)
+            problems.reject(roster_line(line, column), "required")
+    issued = parse_date(record["date"], roster_line(line, "date"), problems, end_of_day=False, date_only=True)
+    until = parse_date(
+        record.get("valid_until", ""), roster_line(line, "valid_until"), problems, end_of_day=True, date_only=True
+    )
+    parse_text(record["reference"], roster_line(line, "reference"), problems)
+    parse_text(record["file"], roster_line(line, "file"), problems, limit=MAX_FILENAME)
+    for column, seen in (("reference", seen_refs), ("file", seen_files)):
+        first = seen.get(record[column])
+        if first is not None:
+            problems.reject(roster_line(line, column), "duplicate", value=record[column][:40], line=first)
+        seen.setdefault(record[column], line)
     if issued is not None and until and until <= issued:
-        problems.add(f"{where} valid_until", "must be after date")
-    if len(problems.items) > before or issued is None:
+        problems.reject(roster_line(line, "valid_until"), "after_date")
+    if len(problems.found) > before or issued is None:
         return None
     row = RosterRow(
         line,
@@ -188,19 +189,20 @@ def _row(
     try:
         roster_fields(row)
     except InvalidFields as exc:
-        problems.add(where, str(exc))
+        problems.reject(roster_line(line), exc.code, **exc.params)
         return None
     return row
 
 
 def _unsafe(info: zipfile.ZipInfo) -> str | None:
+    """Why an entry may not be extracted (a problem code), or None."""
     name = info.filename
     if "\\" in name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        return "absolute or Windows path"
+        return "zip_absolute"
     if ".." in PurePosixPath(name).parts:
-        return "path traversal ('..')"
+        return "zip_traversal"
     if stat.S_ISLNK(info.external_attr >> 16):
-        return "symbolic link"
+        return "zip_link"
     return None
 
 
@@ -216,7 +218,7 @@ def read_archive(archive: IO[bytes], rows: list[RosterRow], storage: Path, probl
     problem (each a 422), nothing stays in storage."""
     found = Problems()
     made = _read_archive(archive, rows, storage, found)
-    problems.items.extend(found.items)
+    problems.extend(found, content=True)
     return made
 
 
@@ -224,45 +226,43 @@ def _read_archive(archive: IO[bytes], rows: list[RosterRow], storage: Path, prob
     budget = min(MAX_TOTAL_BYTES, MAX_RATIO * _size(archive) + RATIO_FLOOR)
     try:
         zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        problems.add("archive", f"not a ZIP file ({exc})")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        problems.reject(ARCHIVE, "zip_invalid")
         return []
     made: list[RosterFile] = []
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ENTRIES:
-            problems.add("archive", f"{len(infos)} entries; the limit is {MAX_ENTRIES}")
+            problems.reject(ARCHIVE, "zip_entries", count=len(infos), limit=MAX_ENTRIES)
             return []
         declared = 0
         by_name: dict[str, zipfile.ZipInfo] = {}
         for info in infos:
             reason = _unsafe(info)
             if reason:
-                problems.add(f"archive entry {info.filename[:80]!r}", f"refused: {reason}")
+                problems.reject(archive_entry(info.filename), reason)
                 continue
             if info.is_dir():
                 continue
             declared += info.file_size
             if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                problems.add(
-                    f"archive entry {info.filename[:80]!r}",
-                    f"refused: compression ratio {info.file_size // max(info.compress_size, 1)}:1 (a zip bomb?)",
-                )
+                ratio = info.file_size // max(info.compress_size, 1)
+                problems.reject(archive_entry(info.filename), "zip_ratio", ratio=ratio)
             by_name[info.filename] = info
             by_name.setdefault(PurePosixPath(info.filename).name, info)
         if declared > budget:
-            problems.add("archive", f"expands to {declared} bytes; this archive's limit is {budget} (a zip bomb?)")
+            problems.reject(ARCHIVE, "zip_expands", size=declared, limit=budget)
         named = set()
         for row in rows:
             entry = by_name.get(row.file)
             if entry is None:
-                problems.add(f"roster line {row.line} file", f"{row.file[:80]!r} is not in the archive")
+                problems.reject(roster_line(row.line, "file"), "not_in_archive", file=row.file[:80])
             else:
                 named.add(entry.filename)
         for info in infos:
             if not info.is_dir() and info.filename not in named and not _unsafe(info):
-                problems.add(f"archive entry {info.filename[:80]!r}", "not named in the roster")
-        if problems.items:
+                problems.reject(archive_entry(info.filename), "not_in_roster")
+        if problems:
             return []
         remaining = [budget]
         try:
@@ -271,12 +271,12 @@ def _read_archive(archive: IO[bytes], rows: list[RosterRow], storage: Path, prob
                 digest, tmp, size = _extract(zf, info, storage, remaining)
                 made.append(RosterFile(row, digest, tmp))
                 if size == 0:
-                    problems.add(f"roster line {row.line} file", f"{row.file[:80]!r} is empty")
+                    problems.reject(roster_line(row.line, "file"), "file_empty", file=row.file[:80])
         except _TooBig as exc:
-            problems.add(f"archive entry {exc.args[0][:80]!r}", f"refused: {exc.args[1]} (a zip bomb?)")
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            problems.add("archive", f"corrupt ZIP ({exc})")
-        if problems.items:
+            problems.reject(archive_entry(exc.args[0]), exc.args[1])
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, NotImplementedError):
+            problems.reject(ARCHIVE, "zip_corrupt")
+        if problems:
             for f in made:
                 f.tmp.unlink(missing_ok=True)
             return []
@@ -301,9 +301,9 @@ def _extract(
                 size += len(chunk)
                 remaining[0] -= len(chunk)
                 if size > info.file_size:
-                    raise _TooBig(info.filename, "larger than its header says")
+                    raise _TooBig(info.filename, "zip_larger_than_header")
                 if remaining[0] < 0:
-                    raise _TooBig(info.filename, "the archive expands past its limit")
+                    raise _TooBig(info.filename, "zip_past_limit")
                 digest.update(chunk)
                 out.write(chunk)
     except BaseException:
@@ -331,15 +331,14 @@ def issue_roster(
     caller, e.g. unknown form fields), writing nothing. With `credentials`, every document also
     gets its Verifiable Credential in the batch (CREDENTIAL.md)."""
     problems = problems or Problems()
-    if roster is None:
-        problems.add("roster", "required (the CSV)")
-    if archive is None:
-        problems.add("archive", "required (the ZIP of PDFs)")
+    for name, part in (("roster", roster), ("archive", archive)):
+        if part is None and name not in problems.paths():  # else the API's schema said it first
+            problems.add(name, "required")
     kind_code = parse_kind(kind, "kind", problems, kinds)
     until = parse_date(valid_until, "validUntil", problems, end_of_day=True, date_only=True)
     rows = parse_csv(roster.read(MAX_CSV_BYTES + 1), problems) if roster is not None else []
     files = read_archive(archive, rows, storage, problems) if archive is not None and rows else []
-    if problems.items:
+    if problems:
         for f in files:
             f.tmp.unlink(missing_ok=True)
         problems.raise_if_any()
@@ -360,9 +359,9 @@ def issue_roster(
     ]
     for item in items:
         if item.valid_until and item.valid_until <= item.valid_from:
-            problems.reject("validUntil", f"must be after every row's date ({item.reference} is dated later)")
+            problems.reject("validUntil", "valid_until_rows", reference=item.reference)
             break
-    if problems.items:
+    if problems:
         for f in files:
             f.tmp.unlink(missing_ok=True)
         problems.raise_if_any()

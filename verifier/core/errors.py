@@ -15,7 +15,13 @@ class DocumentError(SceauError):
 
 
 class InvalidFields(DocumentError):
-    """Displayed fields (holder, degree, number…) that cannot be sealed as given."""
+    """Displayed fields (holder, degree, number…) that cannot be sealed as given; `code` and
+    `params` name the problem for whoever says it in another language (the issuer console)."""
+
+    def __init__(self, message: str, code: str = "fields_refused", **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class LimitExceeded(DocumentError):

@@ -47,26 +47,44 @@ def normalise(fields: Mapping[str, object]) -> dict[str, str]:
     """The fields as they will be sealed (values NFC-normalised and stripped), or InvalidFields
     naming the first problem."""
     if len(fields) > MAX_FIELDS:
-        raise InvalidFields(f"{len(fields)} displayed fields; at most {MAX_FIELDS}")
+        raise InvalidFields(
+            f"{len(fields)} displayed fields; at most {MAX_FIELDS}",
+            "fields_too_many",
+            count=len(fields),
+            limit=MAX_FIELDS,
+        )
     out: dict[str, str] = {}
     for key, value in fields.items():
         if not isinstance(key, str) or not _KEY.fullmatch(key):
             raise InvalidFields(
-                f"field name {str(key)[:40]!r}: use letters, digits and _ (e.g. holder, birth_date), at most 32"
+                f"field name {str(key)[:40]!r}: use letters, digits and _ (e.g. holder, birth_date), at most 32",
+                "field_name",
+                name=str(key)[:40],
             )
         if not isinstance(value, str):
-            raise InvalidFields(f"field {key}: the value must be text")
+            raise InvalidFields(f"field {key}: the value must be text", "field_not_text", name=key)
         text = unicodedata.normalize("NFC", value).strip()
         if not text:
-            raise InvalidFields(f"field {key}: the value is empty")
+            raise InvalidFields(f"field {key}: the value is empty", "field_empty", name=key)
         if len(text) > MAX_VALUE_CHARS:
-            raise InvalidFields(f"field {key}: {len(text)} characters; at most {MAX_VALUE_CHARS}")
+            raise InvalidFields(
+                f"field {key}: {len(text)} characters; at most {MAX_VALUE_CHARS}",
+                "field_too_long",
+                name=key,
+                count=len(text),
+                limit=MAX_VALUE_CHARS,
+            )
         if any(unicodedata.category(c).startswith("C") for c in text):
-            raise InvalidFields(f"field {key}: control characters are not allowed")
+            raise InvalidFields(f"field {key}: control characters are not allowed", "field_control", name=key)
         out[key] = text
     size = len(canonical(out))
     if size > MAX_CANONICAL_BYTES:
-        raise InvalidFields(f"the displayed fields take {size} bytes; at most {MAX_CANONICAL_BYTES} fit in a seal")
+        raise InvalidFields(
+            f"the displayed fields take {size} bytes; at most {MAX_CANONICAL_BYTES} fit in a seal",
+            "fields_too_big",
+            size=size,
+            limit=MAX_CANONICAL_BYTES,
+        )
     return out
 
 
