@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -30,30 +29,37 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from certifier.credentials.batching import CredentialMaker, credential_did, public_url
 from certifier.errors import http_status
 from certifier.keys import keystore
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
 from certifier.service.contract import check_request
 from certifier.service.problems import Invalid, Problem, Problems, at
+from certifier.service.resources import (
+    batch_json,
+    credential_maker,
+    document_json,
+    issuer_record,
+    own_batch,
+    own_document,
+    receipt_of,
+    require_credentials,
+)
 from certifier.service.schemas import MAX_FILENAME
 from certifier.service.validation import parse_date, parse_fields, parse_flag, parse_kind, parse_text
-from certifier.store.db import AuditEntry, Batch, Document, IdempotentResponse, Revocation, Token
+from certifier.store.db import AuditEntry, Batch, Document, IdempotentResponse, Token
 from certifier.store.documents import (
     Conflict,
     NewDocument,
     form_batches,
     leaf_of,
     queue_revocations,
-    receipts_for_batch,
     submit,
 )
-from certifier.store.states import DocumentStatus, TxStatus
+from certifier.store.states import DocumentStatus
 from certifier.store.uploads import EmptyUpload, commit_file, fingerprint_stream, store_stream
 from verifier.chain import Reason
-from verifier.core.errors import ConfigurationError, SceauError
-from verifier.core.kinds import kind_name
+from verifier.core.errors import SceauError
 from verifier.core.merkle import leaf_hash
 from verifier.core.receipt import MEDIA_TYPE
 from verifier.credentials.verify import MEDIA_TYPE as CREDENTIAL_MEDIA_TYPE
@@ -123,89 +129,6 @@ def refuse_oversize_early() -> ResponseReturnValue | None:
 def too_large(_exc: RequestEntityTooLarge) -> ResponseReturnValue:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return error(413, f"the request is larger than the limit of {limit} bytes ({limit / 2**20:.0f} MiB)")
-
-
-def issuer_record(token: Token) -> keystore.IssuerKey:
-    try:
-        return keystore.load(token.issuer)
-    except ConfigurationError as exc:
-        raise Conflict(str(exc)) from None
-
-
-def credential_maker() -> CredentialMaker:
-    """What builds the unsigned credentials of a batch formed here (no key: see batching.py)."""
-    return CredentialMaker(ctx().deployment, public_url(ctx().settings.public_url))
-
-
-def require_credentials(record: keystore.IssuerKey) -> None:
-    """Refuse (409) documents asking for a credential that the issuer cannot give yet."""
-    if record.issuer_id is None:
-        raise Conflict(f"issuer {record.name!r} is not accredited on chain: it cannot issue credentials")
-    credential_did(record.name)
-
-
-#: Ids are 32 hex digits (db.new_id); anything else names nothing, and never reaches the database.
-_ID = re.compile(r"[0-9a-f]{32}")
-
-
-def own_document(session: Session, token: Token, doc_id: Any) -> Document | None:
-    if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
-        return None
-    doc = session.get(Document, doc_id)
-    return doc if doc is not None and doc.issuer == token.issuer else None
-
-
-# ---------------------------------------------------------------- representations
-
-
-#: A transaction's hash is shown once it is in a block (before, a replacement may change it).
-_IN_A_BLOCK = (TxStatus.mined, TxStatus.confirmed)
-
-
-def batch_json(b: Batch) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "root": b.root,
-        "kind": kind_name(b.kind),
-        "documentCount": b.document_count,
-        "status": b.status,
-        "transactionHash": b.tx_hash if b.status in _IN_A_BLOCK else None,
-        "blockNumber": b.block_number,
-        "createdAt": b.created_at,
-        "confirmedAt": b.confirmed_at,
-        "error": b.last_error if b.status != TxStatus.confirmed else None,  # failed, or why it is held (worker)
-    }
-
-
-def document_json(session: Session, d: Document, full: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": d.id, "sha256": d.sha256, "status": d.status}
-    if not full:
-        return out
-    batch = session.get(Batch, d.batch_id) if d.batch_id else None
-    revocation = session.get(Revocation, d.revocation_id) if d.revocation_id else None
-    out.update(
-        kind=kind_name(d.kind),
-        validFrom=d.valid_from,
-        validUntil=d.valid_until or None,
-        reference=d.reference,
-        fields=d.fields,
-        credential=d.wants_credential,
-        filename=d.filename,
-        createdAt=d.created_at,
-        failure=d.failure,
-        batch=batch_json(batch) if batch else None,
-        revocation=(
-            {
-                "id": revocation.id,
-                "status": revocation.status,
-                "reason": Reason(revocation.reason).slug,
-                "transactionHash": revocation.tx_hash if revocation.status in _IN_A_BLOCK else None,
-            }
-            if revocation
-            else None
-        ),
-    )
-    return out
 
 
 # ---------------------------------------------------------------- idempotency
@@ -435,10 +358,8 @@ def get_receipt(doc_id: str) -> ResponseReturnValue:
         return error(404, f"no document {doc_id}")
     if doc.status != DocumentStatus.confirmed:
         return error(409, f"document {doc_id} is {doc.status}; its receipt exists once it is confirmed")
-    batch = session.get(Batch, doc.batch_id)
-    assert batch is not None
-    receipts = receipts_for_batch(session, batch, ctx().deployment, issuer_record(g.token).address)
-    return Response(receipts[doc.id].to_json(), mimetype=MEDIA_TYPE)
+    issuer_record(g.token)  # the issuer's configuration is there (else 409)
+    return Response(receipt_of(ctx(), session, doc).to_json(), mimetype=MEDIA_TYPE)
 
 
 #: What GET …/credential may answer, first the default (VC 2.0's media type, CREDENTIAL.md §1).
@@ -497,7 +418,7 @@ def post_batches() -> ResponseReturnValue:
             max_age=0,
             force=True,
             actor=f"token:{g.token.id}",
-            credentials=credential_maker(),
+            credentials=credential_maker(ctx()),
         )
         session.commit()
     except Conflict:  # the worker batched them first
@@ -526,8 +447,8 @@ def list_batches() -> ResponseReturnValue:
 @bp.get("/batches/<batch_id>")
 @scoped("read")
 def get_batch(batch_id: str) -> ResponseReturnValue:
-    batch = g.session.get(Batch, batch_id) if _ID.fullmatch(batch_id) else None
-    if batch is None or batch.issuer != g.token.issuer:
+    batch = own_batch(g.session, g.token, batch_id)
+    if batch is None:
         return error(404, f"no batch {batch_id}")
     return jsonify(batch_json(batch))
 
@@ -668,6 +589,6 @@ def post_roster() -> ResponseReturnValue:
         storage=ctx().storage,
         actor=f"token:{token.id}",
         problems=problems,
-        credentials=credential_maker() if wants else None,
+        credentials=credential_maker(ctx()) if wants else None,
     )
     return jsonify({"batch": batch_json(batch), "documents": [document_json(g.session, d) for d in docs]}), 202

@@ -31,7 +31,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     current_app,
     flash,
     g,
@@ -52,13 +51,13 @@ from certifier.service import console_text
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
 from certifier.service.problems import WORDS, Invalid
-from certifier.store.db import Batch, ConsoleSession, Document, Revocation, Token
-from certifier.store.documents import Conflict, queue_revocations, receipts_for_batch
+from certifier.store.db import Batch, ConsoleSession, Document, Token
+from certifier.store.documents import Conflict
 from verifier import i18n
 from verifier.chain import Reason
 from verifier.core.kinds import LABELS, kind_name
 from verifier.core.messages import REASONS as REASON_WORDS
-from verifier.core.messages import day_of, message, when
+from verifier.core.messages import when
 
 bp = Blueprint(
     "console",
@@ -275,7 +274,13 @@ def home() -> ResponseReturnValue:
 @logged_in
 def roster() -> ResponseReturnValue:
     """Issue a cohort through the same operation as the API's /rosters, as the session's token."""
-    from certifier.service.api import batch_json, credential_maker, document_json, issuer_record, require_credentials
+    from certifier.service.resources import (
+        batch_json,
+        credential_maker,
+        document_json,
+        issuer_record,
+        require_credentials,
+    )
     from certifier.service.rosters import issue_roster
     from certifier.service.validation import Problems, parse_flag
 
@@ -302,7 +307,7 @@ def roster() -> ResponseReturnValue:
             archive=request.files["archive"].stream if "archive" in request.files else None,
             storage=ctx().storage,
             actor=f"console:{g.token.id}",
-            credentials=credential_maker() if wants else None,
+            credentials=credential_maker(ctx()) if wants else None,
         )
     except Invalid as exc:  # every problem, each where it is (line, entry), in the registrar's language
         summary = say("roster_problems", count=len(exc.found))
@@ -329,129 +334,4 @@ def roster() -> ResponseReturnValue:
     return redirect(url_for("console.home"))
 
 
-def _revocable(doc_id: str) -> Document:
-    doc: Document | None = g.session.get(Document, doc_id)
-    if doc is None or doc.issuer != g.token.issuer:
-        abort(404)
-    return doc
-
-
-@bp.get("/documents/<doc_id>/revoke")
-@logged_in
-def confirm_revoke(doc_id: str) -> ResponseReturnValue:
-    """The confirmation step: what will be revoked, why, and that it cannot be undone."""
-    doc = _revocable(doc_id)
-    reason = request.args.get("reason", "")
-    if reason not in REASONS:
-        flash(say("choose_reason", name=doc.filename or doc.id), "error")
-        return redirect(url_for("console.home"))
-    return render_template("console/revoke.html", issuer=g.token.issuer, doc=doc, reason=reason)
-
-
-@bp.post("/documents/<doc_id>/revoke")
-@logged_in
-def revoke(doc_id: str) -> ResponseReturnValue:
-    doc = _revocable(doc_id)
-    if "revoke" not in g.token.scopes.split(","):
-        flash(say("no_revoke"), "error")
-        return redirect(url_for("console.home"))
-    reason_slug = request.form.get("reason", "")
-    if reason_slug not in REASONS:
-        flash(say("choose_reason", name=doc.filename or doc.id), "error")
-        return redirect(url_for("console.home"))
-    if request.form.get("confirm") != "yes":
-        return redirect(url_for("console.confirm_revoke", doc_id=doc.id, reason=reason_slug))
-    try:
-        reason = Reason.from_slug(reason_slug)
-        queue_revocations(g.session, g.token.issuer, [doc], reason, None, actor=f"console:{g.token.id}")
-        g.session.commit()
-        words = REASON_WORDS.get(reason.slug, {}).get(lang(), reason.slug)
-        flash(say("queued", name=doc.filename or doc.id, reason=words), "ok")
-    except (ValueError, Conflict) as exc:
-        g.session.rollback()
-        current_app.logger.info("console revocation of %s refused: %s", doc.id, exc)
-        flash(say("revoke_refused", name=doc.filename or doc.id), "error")
-    return redirect(url_for("console.home"))
-
-
-@bp.get("/documents/<doc_id>")
-@logged_in
-def document(doc_id: str) -> ResponseReturnValue:
-    """One document: where it stands, its validity (the last valid day, inclusive), its batch."""
-    doc = _revocable(doc_id)
-    batch = g.session.get(Batch, doc.batch_id) if doc.batch_id else None
-    revocation = g.session.get(Revocation, doc.revocation_id) if doc.revocation_id else None
-    language = lang()
-    if doc.valid_until:
-        validity = message("validity.until", {"last_day": doc.valid_until}, language)
-    else:
-        validity = message("validity.forever", {}, language)
-    revoked = None
-    if revocation is not None:
-        slug = Reason.slug_of(revocation.reason)
-        revoked = say("revoked_for", reason=REASON_WORDS.get(slug, {}).get(language, slug))
-    return render_template(
-        "console/document.html",
-        issuer=g.token.issuer,
-        doc=doc,
-        batch=batch,
-        validity=validity,
-        valid_from=day_of(doc.valid_from, language) if doc.valid_from else "",
-        revoked=revoked,
-        reasons=REASONS,
-        scopes=g.token.scopes.split(","),
-    )
-
-
-@bp.get("/documents/<doc_id>/receipt")
-@logged_in
-def receipt(doc_id: str) -> ResponseReturnValue:
-    doc = g.session.get(Document, doc_id)
-    if doc is None or doc.issuer != g.token.issuer or doc.status != "confirmed":
-        abort(404)
-    from certifier.keys.keystore import load
-
-    batch = g.session.get(Batch, doc.batch_id)
-    text = receipts_for_batch(g.session, batch, ctx().deployment, load(doc.issuer).address)[doc.id].to_json()
-    name = (doc.filename or doc.id) + ".receipt.json"
-    return Response(
-        text, mimetype="application/json", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
-
-
-@bp.get("/documents/<doc_id>/credential")
-@logged_in
-def credential(doc_id: str) -> ResponseReturnValue:
-    """The document's Verifiable Credential, as `FILE.credential.json` (CREDENTIAL.md §1)."""
-    from verifier.credentials.verify import MEDIA_TYPE
-
-    doc = g.session.get(Document, doc_id)
-    if doc is None or doc.issuer != g.token.issuer or not doc.wants_credential:
-        abort(404)
-    if doc.status != "confirmed" or doc.credential is None:
-        return render_template("console/problem.html", problem=say("credential_not_ready")), 409
-    name = (doc.filename or doc.id) + ".credential.json"
-    return Response(
-        doc.credential, mimetype=MEDIA_TYPE, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
-
-
-@bp.get("/documents/<doc_id>/certified.pdf")
-@logged_in
-def certified(doc_id: str) -> ResponseReturnValue:
-    from certifier.service.certified_copies import certified_copy
-
-    doc = g.session.get(Document, doc_id)
-    if doc is None or doc.issuer != g.token.issuer:
-        abort(404)
-    try:
-        data = certified_copy(ctx(), g.session, doc)
-    except Conflict as exc:
-        current_app.logger.info("no certified copy of %s: %s", doc.id, exc)
-        abort(409)
-    stem = (doc.filename or doc.id).removesuffix(".pdf")
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{stem}.certified.pdf"'},
-    )
+from certifier.service import console_documents  # noqa: E402, F401  (its pages register on `bp`)
