@@ -6,8 +6,8 @@ transaction per request, files moved into storage only after it commits.
 
 Longer than our modules usually are, on purpose: it is the one blueprint of /api/v1, and every
 route leans on the guards defined here (token scope, early size refusal, one error shape,
-idempotency); the console imports its JSON shapes. Shapes are checked against the OpenAPI
-document (contract.py, from schemas.py), values in validation.py, and the queue is
+idempotency). Shapes are checked against the OpenAPI document (contract.py, from schemas.py),
+values in validation.py, what the console shares is in resources.py, and the queue is
 store/documents.py, so what remains is routes; splitting them by resource would spread one
 blueprint over modules that each import all of this one.
 """
