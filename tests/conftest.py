@@ -4,10 +4,12 @@ it), the registry deployed on it, and helpers to drive the `sceau` CLI as a user
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -96,6 +98,16 @@ def verifier_for(url: str, deployment: Any) -> Any:
     from verifier.service import Verifier
 
     return Verifier(TrustAnchors((trust_anchor(deployment),), "the test deployment"), url)
+
+
+@pytest.fixture
+def ministry(chain: Chain) -> Iterator[Any]:
+    """A Verifier trusting only the session's registry (the ministry's)."""
+    made = verifier_for(chain.url, chain.deployment)
+    try:
+        yield made
+    finally:
+        made.close()
 
 
 def unique(prefix: str) -> str:
@@ -293,22 +305,154 @@ class Service:
             s.commit()
         return {"Authorization": f"Bearer {secret}"}
 
+    @classmethod
+    def of(cls, app: Any) -> Service:
+        return cls(app, app.test_client(), app.extensions["sceau"])
+
+
+def issuer_app(db_url: str, rpc_url: str, storage: Path, *, testing: bool = True, **settings: str) -> Any:
+    """The issuer service's app for a test, on `db_url`, the node at `rpc_url` and files in `storage`;
+    `settings` (SCEAU_…) add to or replace those. Not `testing`: as served to a browser."""
+    from certifier.service.app import create_app
+
+    base = {"SCEAU_DATABASE_URL": db_url, "SCEAU_RPC_URL": rpc_url, "SCEAU_STORAGE": str(storage)}
+    return create_app({**({"TESTING": True} if testing else {}), **base, **settings})
+
+
+def serve(app: Any) -> Iterator[str]:
+    """For a fixture: `app` served over HTTP on a free port (its base URL), then stopped and disposed."""
+    from werkzeug.serving import make_server
+
+    port = free_port()
+    httpd = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+        app.extensions["sceau"].dispose()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def served_app(chain: Chain, module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The issuer service (verifier page and console) as a browser reaches it, for one module."""
+    storage = tmp_path_factory.mktemp("s")
+    return issuer_app(module_db_url, chain.url, storage, testing=False, SCEAU_BATCH_SECONDS="3600")
+
+
+@pytest.fixture(scope="module")
+def server(served_app: Any) -> Iterator[str]:
+    """The base URL `served_app` is served at."""
+    yield from serve(served_app)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright, quiet (no updates, sync or first run)."""
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", *flags])
+        yield launched
+        launched.close()
+
+
+def issue_certified_pdf(sceau: Any, issuer: str, tmp_path: Path, title: str) -> Path:
+    """The certified PDF `issuer` issues (valid from 2026-07-01) for a diploma headed `title`."""
+    from tests.pdfs import diploma_pdf
+
+    original = tmp_path / "master.pdf"
+    original.write_bytes(diploma_pdf(title))
+    result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--valid-from", "2026-07-01", "--json", original)
+    assert result.exit_code == 0, result.output
+    return Path(json.loads(result.output)["certifiedPdfs"][0])
+
+
+def never_anchored_receipt(document: Path) -> Any:
+    """A receipt for `document` alone, well formed and naming the real anchor of the receipt beside
+    it (DOCUMENT.receipt.json), but for a batch root no one anchored: the chain does not know it."""
+    from certifier.chain.merkle_batch import MerkleBatch
+    from verifier.core.hashing import sha256_file
+    from verifier.core.receipt import Receipt
+
+    real = Receipt.from_json(document.with_name(document.name + ".receipt.json").read_bytes())
+    return MerkleBatch.build([sha256_file(document)], 1, real.document.valid_from).receipts(
+        chain_id=real.chain_id,
+        registry=real.registry,
+        transaction_hash=real.anchor.transaction_hash,
+        block_number=real.anchor.block_number,
+        block_hash=real.anchor.block_hash,
+        issuer_key=real.anchor.issuer_key,
+    )[0]
+
+
+def seal_args(issuer: str, out: Path, *fields: str) -> list[str | Path]:
+    """The arguments of `sceau seal` for a diploma of `issuer` showing `fields` (key=value), its QR
+    written to `out`, the answer in JSON."""
+    shown = [arg for field in fields for arg in ("--field", field)]
+    return ["seal", "--issuer", issuer, "--kind", "diploma", *shown, "--out", out, "--json"]
+
 
 @pytest.fixture
 def service(chain: Chain, db_url: str, tmp_path: Path) -> Iterator[Service]:
-    from certifier.service.app import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "SCEAU_DATABASE_URL": db_url,
-            "SCEAU_RPC_URL": chain.url,
-            "SCEAU_STORAGE": str(tmp_path / "storage"),
-            "SCEAU_BATCH_SECONDS": "3600",
-            "SCEAU_REPLACE_AFTER": "600",
-            "SCEAU_MAX_UPLOAD_BYTES": str(4 * 1024 * 1024),
-        }
+    app = issuer_app(
+        db_url,
+        chain.url,
+        tmp_path / "storage",
+        SCEAU_BATCH_SECONDS="3600",
+        SCEAU_REPLACE_AFTER="600",
+        SCEAU_MAX_UPLOAD_BYTES=str(4 * 1024 * 1024),
     )
-    ctx = app.extensions["sceau"]
-    yield Service(app, app.test_client(), ctx)
-    ctx.dispose()
+    service = Service.of(app)
+    yield service
+    service.ctx.dispose()
+
+
+@dataclass
+class OwnNode:
+    """A node of its own, with the registry and one issuer, and the issuer service on it."""
+
+    url: str
+    port: int
+    home: Path
+    issuer: str
+    service: Service
+    auth: dict[str, str]
+
+    def rpc(self, method: str, *params: Any) -> Any:
+        reply = self.service.ctx.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        assert "error" not in reply, reply
+        return reply.get("result")
+
+
+def own_node(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, issuer: str, kind: str, *, restarted: bool = False
+) -> Iterator[OwnNode]:
+    """For a fixture: a node of its own (its state written only on a clean stop) with the registry and
+    `issuer` (of `kind`) on it, `restarted` once from its state file if asked, stopped at the end."""
+    from certifier.chain import localchain
+    from certifier.chain.deployment import connect, deploy
+    from certifier.chain.issuers import create_issuer
+
+    home = tmp_path / "home"
+    port = free_port()
+    monkeypatch.setenv("SCEAU_HOME", str(home))
+    proc = localchain.up(port, base=home, state_interval=3600)
+    monkeypatch.setenv("SCEAU_RPC_URL", proc.url)
+    try:
+        deploy(connect(proc.url), home)
+        create_issuer(connect(proc.url), issuer, (kind,), None, PASSPHRASE, base=home)
+        if restarted:
+            localchain.down(home)  # a clean stop writes the state: registry and issuer survive restarts
+            localchain.up(port, base=home, state_interval=3600)
+        service = Service.of(issuer_app(db_url, proc.url, tmp_path / "storage", SCEAU_BATCH_SECONDS="3600"))
+        yield OwnNode(proc.url, port, home, issuer, service, service.token(issuer))
+        service.ctx.dispose()
+    finally:
+        localchain.down(home)

@@ -6,69 +6,21 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image, ImageStat
-from werkzeug.serving import make_server
 
-from certifier.service.app import create_app
-from tests.conftest import Chain, free_port
+from tests.conftest import CHROMIUM, issue_certified_pdf, seal_args
 from tests.pdfs import diploma_pdf, shadow_update
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 # Skipped without Chromium on a developer's machine; never under CI=true, where it must be there.
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and os.environ.get("CI") != "true", reason="Debian's chromium is not installed (make install)"
 )
-
-
-@pytest.fixture(scope="module")
-def app(chain: Chain, module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return create_app(
-        {
-            "SCEAU_RPC_URL": chain.url,
-            "SCEAU_DATABASE_URL": module_db_url,
-            "SCEAU_BATCH_SECONDS": "3600",
-            "SCEAU_STORAGE": str(tmp_path_factory.mktemp("s")),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def server(app: Any) -> Iterator[str]:
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.shutdown()
-    thread.join()
-    app.extensions["sceau"].dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture
@@ -81,11 +33,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def certified(sceau: Any, issuer: str, tmp_path: Path) -> Path:
-    original = tmp_path / "master.pdf"
-    original.write_bytes(diploma_pdf("Master Chimie - Jeanne Dupont"))
-    result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--valid-from", "2026-07-01", "--json", original)
-    assert result.exit_code == 0, result.output
-    return Path(json.loads(result.output)["certifiedPdfs"][0])
+    return issue_certified_pdf(sceau, issuer, tmp_path, "Master Chimie - Jeanne Dupont")
 
 
 def shot(page: Any, name: str) -> Path:
@@ -129,20 +77,7 @@ def test_a_phone_opening_the_seal_link_sees_the_words_the_paper_must_carry(
     reaches a server, and verifies it."""
     from verifier.core.seal import seal_url
 
-    result = sceau(
-        "seal",
-        "--issuer",
-        issuer,
-        "--kind",
-        "diploma",
-        "--field",
-        "holder=Léa Rousseau",
-        "--field",
-        "degree=Licence de droit",
-        "--out",
-        tmp_path / "s.png",
-        "--json",
-    )
+    result = sceau(*seal_args(issuer, tmp_path / "s.png", "holder=Léa Rousseau", "degree=Licence de droit"))
     assert result.exit_code == 0, result.output
     page.goto(seal_url(server, json.loads(result.output)["seal"]))
     headline = page.locator("#headline")
@@ -184,14 +119,14 @@ def test_the_form_works_with_javascript_disabled_and_by_keyboard(browser: Any, s
 
 
 def test_revoke_from_the_console_and_the_verifier_reports_it(
-    browser: Any, app: Any, server: str, issuer: str, tmp_path: Path
+    browser: Any, served_app: Any, server: str, issuer: str, tmp_path: Path
 ) -> None:
     import zipfile
 
     from certifier.service.auth import create_token
     from certifier.worker.anchoring import Worker
 
-    ctx = app.extensions["sceau"]
+    ctx = served_app.extensions["sceau"]
     with ctx.sessions() as s:
         _, secret = create_token(s, issuer, ["issue", "revoke", "read"])
         s.commit()

@@ -9,12 +9,13 @@ import os
 import re
 import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Chain, Service, run_sceau
+from tests.conftest import Chain, Service, issuer_app, run_sceau
 from tests.test_console import csrf, login
 
 
@@ -62,33 +63,35 @@ def test_a_cookie_copied_before_logout_stops_working(service: Service, issuer: s
     assert client.get("/console/").status_code == 302
 
 
-def test_revoking_the_token_ends_its_console_sessions(service: Service, issuer: str) -> None:
+@contextmanager
+def latest_console_session(service: Service) -> Iterator[tuple[Any, Any]]:
+    """The store's session and the console session opened last, committed after the block."""
     from sqlalchemy import select
 
-    from certifier.service.auth import revoke_token
     from certifier.store.db import ConsoleSession
 
-    client = login(service, issuer)
     with service.ctx.sessions() as s:
         row = s.scalars(select(ConsoleSession).order_by(ConsoleSession.created_at.desc())).first()
         assert row is not None
-        revoke_token(s, row.token_id)
+        yield s, row
         s.commit()
+
+
+def test_revoking_the_token_ends_its_console_sessions(service: Service, issuer: str) -> None:
+    from certifier.service.auth import revoke_token
+
+    client = login(service, issuer)
+    with latest_console_session(service) as (s, row):
+        revoke_token(s, row.token_id)
     assert client.get("/console/").status_code == 302
 
 
 def test_an_old_or_idle_session_ends(service: Service, issuer: str) -> None:
-    from sqlalchemy import select
-
     from certifier.service.console import IDLE
-    from certifier.store.db import ConsoleSession
 
     client = login(service, issuer)
-    with service.ctx.sessions() as s:
-        row = s.scalars(select(ConsoleSession).order_by(ConsoleSession.created_at.desc())).first()
-        assert row is not None
+    with latest_console_session(service) as (_, row):
         row.seen_at -= IDLE + 1
-        s.commit()
     assert client.get("/console/").status_code == 302
 
 
@@ -111,17 +114,7 @@ def test_the_cookie_is_secure_over_https_only(service: Service, issuer: str) -> 
 
 @pytest.fixture
 def proxied(chain: Chain, db_url: str, tmp_path: Path) -> Iterator[Any]:
-    from certifier.service.app import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "SCEAU_DATABASE_URL": db_url,
-            "SCEAU_RPC_URL": chain.url,
-            "SCEAU_STORAGE": str(tmp_path / "storage"),
-            "SCEAU_PROXIES": "1",
-        }
-    )
+    app = issuer_app(db_url, chain.url, tmp_path / "storage", SCEAU_PROXIES="1")
     yield app
     app.extensions["sceau"].dispose()
 

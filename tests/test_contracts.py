@@ -4,7 +4,7 @@ and compromise, suspension, anchoring, revocation, and every custom error."""
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from web3.logs import DISCARD
@@ -48,6 +48,25 @@ class Registry:
 
     def status(self, key: Actor, root: bytes, index: int = 0) -> Any:
         return self.reader.document_status(key.address, root, index)
+
+    def breach(self) -> Breach:
+        """An issuer whose key anchors honestly, then is stolen (`since`, 100 s later) and anchors a
+        forgery 100 s after that, before anyone notices."""
+        acc = self.accreditor()
+        issuer_id, key = self.issuer(acc)
+        honest = self.anchor(key)
+        since = advance(self.w3, 100)
+        advance(self.w3, 100)
+        return Breach(acc, issuer_id, key, honest, since, self.anchor(key))
+
+
+class Breach(NamedTuple):
+    accreditor: Actor
+    issuer_id: int
+    key: Actor
+    honest: bytes
+    since: int
+    forged: bytes
 
 
 def identifier() -> str:
@@ -298,12 +317,7 @@ def test_rotated_key_keeps_its_old_anchors_valid_but_cannot_anchor_again(reg: Re
 
 
 def test_compromised_key_is_cut_off_from_the_time_of_compromise(reg: Registry) -> None:
-    acc = reg.accreditor()
-    issuer_id, key = reg.issuer(acc)
-    honest = reg.anchor(key)
-    compromised_at = advance(reg.w3, 100)
-    advance(reg.w3, 100)
-    forged = reg.anchor(key)  # made with the stolen key before anyone noticed
+    acc, issuer_id, key, honest, compromised_at, forged = reg.breach()
     start = reg.reader.key_record(key.address).valid_from
     sent = acc.send(reg.f.endKeyValidity(key.address, compromised_at, True))
     [event] = reg.c.events.KeyValidityEnded().process_receipt(sent.receipt)
@@ -328,12 +342,7 @@ def test_compromised_key_is_cut_off_from_the_time_of_compromise(reg: Registry) -
 
 
 def test_suspension_is_back_datable_and_reinstatement_reopens(reg: Registry) -> None:
-    acc = reg.accreditor()
-    issuer_id, key = reg.issuer(acc)
-    honest = reg.anchor(key)
-    since = advance(reg.w3, 100)
-    advance(reg.w3, 100)
-    forged = reg.anchor(key)
+    acc, issuer_id, key, honest, since, forged = reg.breach()
     assert acc.reverts(reg.f.suspendIssuer(issuer_id, since, "")) == "RegistryEmptyText()"
     future = latest_time(reg.w3) + 1000
     assert acc.reverts(reg.f.suspendIssuer(issuer_id, future, "x")).startswith("RegistryInvalidPeriod")

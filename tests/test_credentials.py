@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
-from tests.conftest import PASSPHRASE, ROOT, Chain, unique, verifier_for
+from tests.conftest import PASSPHRASE, ROOT, Chain, unique
 
 FIELDS = {"holder": "Jeanne Dupont", "degree": "Master de chimie", "mention": "Très bien", "number": "M26-042"}
 STATUS_URL = "https://diplomes.univ.example"
@@ -81,16 +80,6 @@ def issue(chain: Chain, name: str, folder: Path, deployment: Any = None, base: P
     )
     item = issued.items[0]
     return Issued(pdf, item.credential_path, item.credential, record.issuer_id, base or chain.home)
-
-
-@pytest.fixture
-def ministry(chain: Chain) -> Iterator[Any]:
-    """A Verifier trusting only the session's registry (the ministry's)."""
-    made = verifier_for(chain.url, chain.deployment)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 @pytest.fixture

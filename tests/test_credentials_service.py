@@ -9,10 +9,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.conftest import Chain, Service, verifier_for
 from tests.pdfs import diploma_pdf
@@ -20,15 +17,6 @@ from tests.test_console import login
 from tests.test_credentials import FIELDS, js_verify
 
 PUBLIC_URL = "http://127.0.0.1:8000"  # the service's default public URL (SCEAU_PUBLIC_URL unset)
-
-
-@pytest.fixture
-def ministry(chain: Chain) -> Iterator[Any]:
-    made = verifier_for(chain.url, chain.deployment)
-    try:
-        yield made
-    finally:
-        made.close()
 
 
 def submit_pdf(service: Service, auth: dict[str, str], data: bytes, **form: str) -> str:

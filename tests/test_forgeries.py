@@ -9,81 +9,60 @@ import hashlib
 import json
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from eth_account import Account
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
-    ByteStringObject,
     DecodedStreamObject,
     DictionaryObject,
     FloatObject,
     NameObject,
-    NumberObject,
-    TextStringObject,
 )
 
+from certifier.chain import certified_pdf
 from tests.conftest import Chain, verifier_for, write_docs
 from tests.test_trust import certified_with_fields, verify_json
 from verifier.core.receipt import Receipt
 from verifier.pdf import (
     RECEIPT_NAME,
-    SEAL_CONTENTS,
-    SEAL_FLAGS,
-    SEAL_NAME,
-    SEAL_SIZE,
-    SEAL_TEXT_KEY,
     open_certified,
-    qr_drawing,
-    seal_rect,
 )
 
 # ---------------------------------------------------------------- helpers
 
+Hook = Callable[[PdfWriter], None]
 
-def certify_with(original: bytes, receipt_json: bytes, seal_text: str, also: Any = None, attach: Any = None) -> bytes:
-    """Exactly what certifier.chain.certified_pdf.certify writes, with hooks for the forger."""
-    base = original if original.endswith((b"\n", b"\r")) else original + b"\n"
-    reader = PdfReader(BytesIO(base))
-    left, bottom, right, top = seal_rect(reader.pages[0].mediabox, "bottom-right")
-    writer = PdfWriter(BytesIO(base), incremental=True)
-    size = int(reader.trailer.get("/Size", 0))
-    writer._objects.extend([None] * max(0, size - 1 - len(writer._objects)))
-    if attach is not None:
-        attach(writer)
-    writer.add_attachment(RECEIPT_NAME, receipt_json)
-    appearance = DecodedStreamObject()
-    appearance.set_data(qr_drawing(seal_text, SEAL_SIZE))
-    appearance.update(
-        {
-            NameObject("/Type"): NameObject("/XObject"),
-            NameObject("/Subtype"): NameObject("/Form"),
-            NameObject("/BBox"): ArrayObject([FloatObject(v) for v in (0, 0, SEAL_SIZE, SEAL_SIZE)]),
-        }
-    )
-    annotation = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Annot"),
-            NameObject("/Subtype"): NameObject("/Stamp"),
-            NameObject("/Rect"): ArrayObject([FloatObject(v) for v in (left, bottom, right, top)]),
-            NameObject("/NM"): TextStringObject(SEAL_NAME),
-            NameObject("/Contents"): TextStringObject(SEAL_CONTENTS),
-            NameObject(SEAL_TEXT_KEY): ByteStringObject(seal_text.encode("ascii")),
-            NameObject("/F"): NumberObject(SEAL_FLAGS),
-            NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(appearance)}),
-        }
-    )
-    writer.add_annotation(0, annotation)
-    if also is not None:
-        also(writer)
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
+
+def certify_with(
+    original: bytes, receipt_json: bytes, seal_text: str, also: Hook | None = None, attach: Hook | None = None
+) -> bytes:
+    """certifier.chain.certified_pdf.certify itself, with hooks for the forger: `attach(writer)` runs
+    just before it attaches the receipt, `also(writer)` after it stamps the seal, just before it writes."""
+
+    class Forging(PdfWriter):
+        attached = False
+
+        def add_attachment(self, filename: str, data: str | bytes) -> Any:
+            if attach is not None and not self.attached:
+                self.attached = True
+                attach(self)
+            return super().add_attachment(filename, data)
+
+        def write(self, stream: Any) -> Any:
+            if also is not None:
+                also(self)
+            return super().write(stream)
+
+    with mock.patch.object(certified_pdf, "PdfWriter", Forging):
+        return certified_pdf.certify(original, Receipt.from_json(receipt_json), seal_text)
 
 
 def genuine_parts(sceau: Any, issuer: str, tmp_path: Path) -> tuple[bytes, bytes, str]:

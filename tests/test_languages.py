@@ -11,20 +11,26 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from werkzeug.serving import make_server
 
-from certifier.service import console_text
+from certifier.service import console_text, problems
 from certifier.service.app import create_app
-from tests.conftest import Chain, free_port, unique, verifier_for, write_docs
-from tests.test_browser import CHROMIUM
+from tests.conftest import (
+    CHROMIUM,
+    Chain,
+    free_port,
+    never_anchored_receipt,
+    serve,
+    unique,
+    verifier_for,
+    write_docs,
+)
 from tests.test_trust import forged_doctorate
 from verifier import i18n
 from verifier.core import errors, fields, kinds, messages
@@ -54,7 +60,7 @@ CASES: dict[str, str] = {
 # ---------------------------------------------------------------- the other language's sentences
 
 
-def _catalogues() -> list[dict[str, dict[str, str]]]:
+def _catalogues() -> list[Mapping[str, Mapping[str, str]]]:
     return [
         messages.MESSAGES,
         messages.REASONS,
@@ -72,6 +78,7 @@ def _catalogues() -> list[dict[str, dict[str, str]]]:
         fields.LABELS,
         console_text.TEXT,
         console_text.STATUSES,
+        problems.WORDS,
     ]
 
 
@@ -167,10 +174,6 @@ def dead_url() -> str:
 
 @pytest.fixture(scope="module")
 def cases(chain: Chain, dead_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
-    from certifier.chain.merkle_batch import MerkleBatch
-    from verifier.core.hashing import sha256_file
-    from verifier.core.receipt import Receipt
-
     base = tmp_path_factory.mktemp("verdicts")
     issuer = unique("Université de Test")
     ident = unique("0751717J").replace(" ", "-")
@@ -191,16 +194,7 @@ def cases(chain: Chain, dead_url: str, tmp_path_factory: pytest.TempPathFactory)
         return doc.with_name(doc.name + ".receipt.json")
 
     docs["tampered"].write_bytes(docs["tampered"].read_bytes() + b"!")
-    real = Receipt.from_json(receipt_of(docs["unknown"]).read_bytes())
-    never_anchored = MerkleBatch.build([sha256_file(docs["unknown"])], 1, real.document.valid_from).receipts(
-        chain_id=real.chain_id,
-        registry=real.registry,
-        transaction_hash=real.anchor.transaction_hash,
-        block_number=real.anchor.block_number,
-        block_hash=real.anchor.block_hash,
-        issuer_key=real.anchor.issuer_key,
-    )[0]
-    receipt_of(docs["unknown"]).write_text(never_anchored.to_json())
+    receipt_of(docs["unknown"]).write_text(never_anchored_receipt(docs["unknown"]).to_json())
     for reason in REASONS:
         result = cli("revoke", "--issuer", issuer, "--reason", reason, docs[f"revoked_{reason}"])
         assert result.exit_code == 0, result.output
@@ -223,50 +217,10 @@ def cases(chain: Chain, dead_url: str, tmp_path_factory: pytest.TempPathFactory)
 # ---------------------------------------------------------------- servers and the browser
 
 
-def _serve(app: Any) -> Iterator[str]:
-    port = free_port()
-    httpd = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        httpd.shutdown()
-        thread.join()
-        app.extensions["sceau"].dispose()
-
-
-@pytest.fixture(scope="module")
-def app(chain: Chain, module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    return create_app(
-        {
-            "SCEAU_RPC_URL": chain.url,
-            "SCEAU_DATABASE_URL": module_db_url,
-            "SCEAU_BATCH_SECONDS": "3600",
-            "SCEAU_STORAGE": str(tmp_path_factory.mktemp("s")),
-        }
-    )
-
-
-@pytest.fixture(scope="module")
-def server(app: Any) -> Iterator[str]:
-    yield from _serve(app)
-
-
 @pytest.fixture(scope="module")
 def unreachable_server(dead_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A verifier whose node cannot be reached: its error must not show the node's address."""
-    yield from _serve(create_app({"SCEAU_RPC_URL": dead_url, "SCEAU_STORAGE": str(tmp_path_factory.mktemp("u"))}))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        yield b
-        b.close()
+    yield from serve(create_app({"SCEAU_RPC_URL": dead_url, "SCEAU_STORAGE": str(tmp_path_factory.mktemp("u"))}))
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +280,7 @@ def test_every_verdict_on_the_page_speaks_one_language(
 
 
 @pytest.fixture(scope="module")
-def console_docs(app: Any, chain: Chain) -> tuple[str, str, list[str]]:
+def console_docs(served_app: Any, chain: Chain) -> tuple[str, str, list[str]]:
     """An issuer with three confirmed documents valid until 2031-06-30, and a console token."""
     import io
 
@@ -337,11 +291,11 @@ def console_docs(app: Any, chain: Chain) -> tuple[str, str, list[str]]:
     issuer = unique("Université de Test")
     ident = unique("0751717J").replace(" ", "-")
     assert cli("issuer", "create", issuer, "--kind", "diploma", "--id", ident).exit_code == 0
-    ctx = app.extensions["sceau"]
+    ctx = served_app.extensions["sceau"]
     with ctx.sessions() as s:
         _, secret = create_token(s, issuer, ["issue", "revoke", "read"])
         s.commit()
-    client, auth = app.test_client(), {"Authorization": f"Bearer {secret}"}
+    client, auth = served_app.test_client(), {"Authorization": f"Bearer {secret}"}
     ids = []
     for i in range(3):
         response = client.post(
@@ -445,7 +399,7 @@ def test_the_html_bulk_report_speaks_the_locales_language(
 
 
 def test_the_bulk_endpoint_and_csv_report_speak_the_asked_language(
-    app: Any, chain: Chain, bulk_folder: Path, cases: dict[str, Case]
+    served_app: Any, chain: Chain, bulk_folder: Path, cases: dict[str, Case]
 ) -> None:
     import csv
     import io
@@ -460,7 +414,7 @@ def test_the_bulk_endpoint_and_csv_report_speak_the_asked_language(
             field: [(io.BytesIO(p.read_bytes()), p.name) for f, p in files + receipts if f == field]
             for field in ("file", "receipt")
         }
-        response = app.test_client().post(
+        response = served_app.test_client().post(
             "/api/v1/verify/bulk" + query, data=data, headers=headers, content_type="multipart/form-data"
         )
         assert response.status_code == 200, response.text

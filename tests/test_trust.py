@@ -20,7 +20,7 @@ from certifier.chain.merkle_batch import MerkleBatch
 from certifier.chain.transactions import Sender
 from certifier.service.app import create_app
 from tests.chainhelpers import Actor, actor, advance, latest_time
-from tests.conftest import Chain, free_port, run_sceau, unique, write_docs
+from tests.conftest import Chain, free_port, run_sceau, seal_args, unique, write_docs
 from verifier.artifacts import load_artifact
 from verifier.core.receipt import Receipt
 
@@ -338,17 +338,7 @@ def test_the_qr_can_be_a_link_any_phone_camera_opens(sceau: Any, issuer: str, tm
 
     png = tmp_path / "permit.png"
     result = run_sceau(
-        "seal",
-        "--issuer",
-        issuer,
-        "--kind",
-        "diploma",
-        "--field",
-        "holder=Léa Rousseau",
-        "--out",
-        png,
-        "--json",
-        env={"SCEAU_VERIFIER_URL": "https://verifier.example.fr"},
+        *seal_args(issuer, png, "holder=Léa Rousseau"), env={"SCEAU_VERIFIER_URL": "https://verifier.example.fr"}
     )
     assert result.returncode == 0, result.stderr
     [decoded] = zxingcpp.read_barcodes(Image.open(png))

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from certifier.service.app import create_app
-from tests.conftest import Chain, unique
-from tests.pdfs import diploma_pdf, shadow_update
+from tests.conftest import Chain, issue_certified_pdf, unique
+from tests.pdfs import shadow_update
 
 
 @pytest.fixture
@@ -26,11 +26,7 @@ def client(chain: Chain, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def certified_pdf(sceau: Any, issuer: str, tmp_path: Path) -> Path:
-    original = tmp_path / "master.pdf"
-    original.write_bytes(diploma_pdf("Master Physique - Jeanne Dupont"))
-    result = sceau("issue", "--issuer", issuer, "--certified-pdf", "--valid-from", "2026-07-01", "--json", original)
-    assert result.exit_code == 0, result.output
-    return Path(json.loads(result.output)["certifiedPdfs"][0])
+    return issue_certified_pdf(sceau, issuer, tmp_path, "Master Physique - Jeanne Dupont")
 
 
 class Page:

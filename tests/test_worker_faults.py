@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from sqlalchemy import select
 
 from certifier.store.db import AuditEntry, Batch, Document, Lease, Transaction
 from certifier.worker.faults import CHECKPOINTS
-from tests.conftest import PASSPHRASE, Chain, Service, free_port, unique, verifier_for, wait_until
+from tests.conftest import Chain, OwnNode, Service, own_node, unique, verifier_for, wait_until
 from verifier.core.receipt import Receipt
 from verifier.verify import verify_document
 
@@ -31,6 +30,22 @@ def submit(service: Service, auth: dict[str, str], n: int) -> tuple[list[str], l
     )
     assert response.status_code == 202
     return [d["id"] for d in response.get_json()["documents"]], digests
+
+
+def batch_under_way(
+    service: Service, issuer: str, auth: dict[str, str], n: int, ticks: int, **settings: Any
+) -> tuple[list[str], list[bytes], Any, Batch]:
+    """`n` documents of `issuer` submitted and closed into one batch, then `ticks` steps of a worker
+    made with `settings` (for `issuer` only): the ids, the digests, the worker and the batch then."""
+    ids, digests = submit(service, auth, n)
+    service.client.post("/api/v1/batches", headers=auth)
+    worker = service.worker(**settings)
+    worker.only = {issuer}
+    for _ in range(ticks):
+        worker.tick()
+    with service.ctx.sessions() as s:
+        batch = s.scalars(select(Batch).where(Batch.issuer == issuer)).one()
+    return ids, digests, worker, batch
 
 
 def assert_exactly_once(
@@ -99,11 +114,7 @@ def test_sigkill_at_each_step_then_restart_confirms_each_document_once(
 
 def test_a_receipt_waits_for_the_configured_confirmations(service: Service, chain: Chain, issuer: str) -> None:
     auth = service.token(issuer)
-    ids, digests = submit(service, auth, 2)
-    service.client.post("/api/v1/batches", headers=auth)
-    worker = service.worker(confirmations=3)
-    for _ in range(5):
-        worker.tick()
+    ids, digests, worker, _ = batch_under_way(service, issuer, auth, 2, 5, confirmations=3)
     worker.release_all()
     state = service.client.get(f"/api/v1/documents/{ids[0]}", headers=auth).get_json()
     assert state["status"] == "anchored" and state["batch"]["status"] == "mined"
@@ -116,13 +127,7 @@ def test_a_receipt_waits_for_the_configured_confirmations(service: Service, chai
 
 def test_an_anchor_reorganised_away_is_sent_again(service: Service, chain: Chain, issuer: str) -> None:
     auth = service.token(issuer)
-    ids, digests = submit(service, auth, 2)
-    service.client.post("/api/v1/batches", headers=auth)
-    worker = service.worker(confirmations=3)
-    for _ in range(5):
-        worker.tick()
-    with service.ctx.sessions() as s:
-        batch = s.scalars(select(Batch).where(Batch.issuer == issuer)).one()
+    ids, digests, worker, batch = batch_under_way(service, issuer, auth, 2, 5, confirmations=3)
     assert batch.status == "mined" and batch.block_number == chain.w3.eth.block_number
     reply = chain.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
     assert "error" not in reply, reply
@@ -145,67 +150,17 @@ def test_an_anchor_reorganised_away_is_sent_again(service: Service, chain: Chain
 # ---------------------------------------------------------------- a private node, restarted
 
 
-@dataclass
-class Private:
-    url: str
-    home: Path
-    issuer: str
-    service: Service
-    auth: dict[str, str]
-
-    def rpc(self, method: str, *params: Any) -> Any:
-        reply = self.service.ctx.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-        assert "error" not in reply, reply
-        return reply.get("result")
-
-
 @pytest.fixture
-def private(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Private]:
-    """A node of its own (its state written only on a clean stop), with the registry and an issuer."""
-    from certifier.chain import localchain
-    from certifier.chain.deployment import connect, deploy
-    from certifier.chain.issuers import create_issuer
-    from certifier.service.app import create_app
-
-    home = tmp_path / "home"
-    port = free_port()
-    monkeypatch.setenv("SCEAU_HOME", str(home))
-    proc = localchain.up(port, base=home, state_interval=3600)
-    monkeypatch.setenv("SCEAU_RPC_URL", proc.url)
-    try:
-        deploy(connect(proc.url), home)
-        name = unique("Préfecture privée")
-        create_issuer(connect(proc.url), name, ("residence_permit",), None, PASSPHRASE, base=home)
-        localchain.down(home)  # a clean stop writes the state: registry and issuer survive restarts
-        localchain.up(port, base=home, state_interval=3600)
-        app = create_app(
-            {
-                "TESTING": True,
-                "SCEAU_DATABASE_URL": db_url,
-                "SCEAU_RPC_URL": proc.url,
-                "SCEAU_STORAGE": str(tmp_path / "storage"),
-                "SCEAU_BATCH_SECONDS": "3600",
-            }
-        )
-        service = Service(app, app.test_client(), app.extensions["sceau"])
-        yield Private(proc.url, home, name, service, service.token(name))
-        service.ctx.dispose()
-    finally:
-        localchain.down(home)
+def private(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnNode]:
+    """A node of its own, stopped and restarted once: registry and issuer are in its state file."""
+    yield from own_node(db_url, tmp_path, monkeypatch, unique("Préfecture privée"), "residence_permit", restarted=True)
 
 
-def test_node_restarted_from_its_state_file_mid_batch_gets_the_anchor_again(private: Private) -> None:
+def test_node_restarted_from_its_state_file_mid_batch_gets_the_anchor_again(private: OwnNode) -> None:
     from certifier.chain import localchain
 
     service = private.service
-    ids, digests = submit(service, private.auth, 3)
-    service.client.post("/api/v1/batches", headers=private.auth)
-    worker = service.worker(confirmations=2)
-    worker.only = {private.issuer}
-    for _ in range(5):
-        worker.tick()
-    with service.ctx.sessions() as s:
-        before = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
+    ids, digests, worker, before = batch_under_way(service, private.issuer, private.auth, 3, 5, confirmations=2)
     assert before.status == "mined"
     node = localchain.running(private.home)
     assert node is not None
@@ -219,17 +174,10 @@ def test_node_restarted_from_its_state_file_mid_batch_gets_the_anchor_again(priv
     assert_exactly_once(service, private.url, private.issuer, private.auth, ids, digests)
 
 
-def test_a_transaction_left_pending_is_replaced_by_one_with_a_higher_fee(private: Private) -> None:
+def test_a_transaction_left_pending_is_replaced_by_one_with_a_higher_fee(private: OwnNode) -> None:
     service = private.service
-    ids, digests = submit(service, private.auth, 2)
-    service.client.post("/api/v1/batches", headers=private.auth)
     private.rpc("evm_setAutomine", False)  # nothing gets mined: the transaction waits in the pool
-    worker = service.worker(replace_after=0.3)
-    worker.only = {private.issuer}
-    worker.tick()
-    worker.tick()
-    with service.ctx.sessions() as s:
-        first = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
+    ids, digests, worker, first = batch_under_way(service, private.issuer, private.auth, 2, 2, replace_after=0.3)
     assert first.status == "sent"
     wait_until(  # once replace_after has passed: signs again (same nonce, 25 % more), then broadcasts
         lambda: (now := batch_now(service, first.id)).status == "sent" and now.tx_hash != first.tx_hash,
@@ -248,17 +196,10 @@ def test_a_transaction_left_pending_is_replaced_by_one_with_a_higher_fee(private
     assert (final.max_fee or 0) > (first.max_fee or 0) * 5 // 4
 
 
-def test_a_transaction_dropped_for_low_fees_is_sent_again_with_a_higher_fee(private: Private) -> None:
+def test_a_transaction_dropped_for_low_fees_is_sent_again_with_a_higher_fee(private: OwnNode) -> None:
     service = private.service
-    ids, digests = submit(service, private.auth, 2)
-    service.client.post("/api/v1/batches", headers=private.auth)
     private.rpc("evm_setAutomine", False)
-    worker = service.worker(replace_after=0.2)
-    worker.only = {private.issuer}
-    worker.tick()
-    worker.tick()
-    with service.ctx.sessions() as s:
-        batch = s.scalars(select(Batch).where(Batch.issuer == private.issuer)).one()
+    ids, digests, worker, batch = batch_under_way(service, private.issuer, private.auth, 2, 2, replace_after=0.2)
     assert batch.status == "sent" and batch.max_fee
     first_hash, first_fee = batch.tx_hash, batch.max_fee
 

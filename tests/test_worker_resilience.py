@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 from certifier.store.db import AuditEntry, Batch, Document, IssuerState
 from certifier.store.documents import NewDocument, submit
-from tests.conftest import PASSPHRASE, Chain, Service, free_port, run_sceau, unique, wait_until
-from tests.test_worker_faults import assert_exactly_once
+from tests.conftest import PASSPHRASE, Chain, OwnNode, Service, free_port, own_node, run_sceau, unique, wait_until
+from tests.test_worker_faults import assert_exactly_once, batch_under_way
 from tests.test_worker_faults import submit as submit_api
 from verifier.core.kinds import KINDS
 
@@ -216,73 +216,26 @@ def test_an_issuer_out_of_funds_is_held_and_goes_on_once_refunded(
 # ---------------------------------------------------------------- a node of its own: outage, health
 
 
-@dataclass
-class Node:
-    url: str
-    port: int
-    home: Path
-    issuer: str
-    service: Service
-    auth: dict[str, str]
-
-
-def node_fixture(db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Node]:
-    from certifier.chain import localchain
-    from certifier.chain.deployment import connect, deploy
-    from certifier.chain.issuers import create_issuer
-    from certifier.service.app import create_app
-
-    home = tmp_path / "home"
-    port = free_port()
-    monkeypatch.setenv("SCEAU_HOME", str(home))
-    proc = localchain.up(port, base=home, state_interval=3600)
-    monkeypatch.setenv("SCEAU_RPC_URL", proc.url)
-    try:
-        deploy(connect(proc.url), home)
-        name = unique("Rectorat isolé")
-        create_issuer(connect(proc.url), name, ("diploma",), None, PASSPHRASE, base=home)
-        app = create_app(
-            {
-                "TESTING": True,
-                "SCEAU_DATABASE_URL": db,
-                "SCEAU_RPC_URL": proc.url,
-                "SCEAU_STORAGE": str(tmp_path / "storage"),
-                "SCEAU_BATCH_SECONDS": "3600",
-            }
-        )
-        service = Service(app, app.test_client(), app.extensions["sceau"])
-        yield Node(proc.url, port, home, name, service, service.token(name))
-        service.ctx.dispose()
-    finally:
-        localchain.down(home)
-
-
 @pytest.fixture
-def node(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Node]:
+def node(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnNode]:
     """A node of its own (stopped and restarted from its state file), on the test's database."""
-    yield from node_fixture(db_url, tmp_path, monkeypatch)
+    yield from own_node(db_url, tmp_path, monkeypatch, unique("Rectorat isolé"), "diploma")
 
 
 @pytest.fixture
-def lone_node(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Node]:
+def lone_node(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OwnNode]:
     """The same on a database of its own (nothing else held or stuck in it)."""
-    yield from node_fixture(f"sqlite:///{tmp_path / 'lone.sqlite'}", tmp_path, monkeypatch)
+    yield from own_node(
+        f"sqlite:///{tmp_path / 'lone.sqlite'}", tmp_path, monkeypatch, unique("Rectorat isolé"), "diploma"
+    )
 
 
-def test_an_rpc_outage_of_30_seconds_mid_batch_loses_nothing(node: Node, running: Callable[[Any], Running]) -> None:
+def test_an_rpc_outage_of_30_seconds_mid_batch_loses_nothing(node: OwnNode, running: Callable[[Any], Running]) -> None:
     from certifier.chain import localchain
 
     service = node.service
-    ids, digests = submit_api(service, node.auth, 4)
-    service.client.post("/api/v1/batches", headers=node.auth)
-    rpc = service.ctx.w3.provider.make_request
-    rpc("evm_setAutomine", [False])  # the anchor waits in the pool when the node goes away
-    worker = service.worker(retry_base=0.2, retry_max=2)
-    worker.only = {node.issuer}
-    for _ in range(3):
-        worker.tick()
-    with service.ctx.sessions() as s:
-        batch = s.scalars(select(Batch).where(Batch.issuer == node.issuer)).one()
+    node.rpc("evm_setAutomine", False)  # the anchor waits in the pool when the node goes away
+    ids, digests, worker, batch = batch_under_way(service, node.issuer, node.auth, 4, 3, retry_base=0.2, retry_max=2)
     assert batch.status == "sent"
     localchain.down(node.home)
     outage = time.monotonic()
@@ -301,7 +254,7 @@ def test_an_rpc_outage_of_30_seconds_mid_batch_loses_nothing(node: Node, running
     assert {"issuer.held", "issuer.resumed"} <= set(actions(service, node.issuer))
 
 
-def test_healthz_tells_ready_from_degraded_and_status_works_with_the_chain_down(lone_node: Node) -> None:
+def test_healthz_tells_ready_from_degraded_and_status_works_with_the_chain_down(lone_node: OwnNode) -> None:
     from certifier.chain import localchain
 
     service = lone_node.service

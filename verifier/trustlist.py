@@ -20,10 +20,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 
 from verifier.chain import ChainReader
-from verifier.core.anchors import TrustAnchor, TrustAnchors
-from verifier.core.errors import InvalidReceipt, InvalidTrustList, StaleTrustList
+from verifier.core.anchors import TrustAnchor, TrustAnchors, read_trust_file
+from verifier.core.errors import InvalidTrustList, StaleTrustList
 from verifier.core.kinds import KINDS, mask_names
-from verifier.core.receipt import parse_json
 
 MEDIA_TYPE = "application/vnd.sceau.trustlist.v1+json"
 MAX_TRUST_LIST_BYTES = 8 << 20
@@ -146,15 +145,7 @@ class TrustList:
         """Parse `data` and check it was signed by the root authority of one of `anchors`.
 
         Raises InvalidTrustList for anything unsigned, altered, malformed or signed by another key."""
-        raw = data.encode() if isinstance(data, str) else data
-        if len(raw) > MAX_TRUST_LIST_BYTES:
-            raise InvalidTrustList(f"{source}: {len(raw)} bytes is too large for a trust list")
-        try:
-            body = parse_json(raw.decode("utf-8"), "trust list")
-        except (InvalidReceipt, UnicodeDecodeError) as exc:
-            raise InvalidTrustList(f"{source}: {exc}") from None
-        if not isinstance(body, dict) or body.get("mediaType") != MEDIA_TYPE:
-            raise InvalidTrustList(f"{source}: not a Sceau trust list (mediaType must be {MEDIA_TYPE})")
+        body = read_trust_file(data, source, "trust list", MEDIA_TYPE, MAX_TRUST_LIST_BYTES, InvalidTrustList)
         signature = body.get("signature")
         if not isinstance(signature, str) or not signature.startswith("0x"):
             raise InvalidTrustList(f"{source}: the trust list is not signed; ask the root authority for a signed one")

@@ -114,15 +114,7 @@ class TrustAnchors:
 
     @classmethod
     def from_json(cls, data: bytes | str, source: str) -> TrustAnchors:
-        raw = data.encode() if isinstance(data, str) else data
-        if len(raw) > MAX_ANCHORS_BYTES:
-            raise TrustError(f"{source}: {len(raw)} bytes is too large for a trust-anchor file")
-        try:
-            obj = parse_json(raw.decode("utf-8"), "trust-anchor file")
-        except (InvalidReceipt, UnicodeDecodeError) as exc:
-            raise TrustError(f"{source}: {exc}") from None
-        if not isinstance(obj, dict) or obj.get("mediaType") != MEDIA_TYPE:
-            raise TrustError(f"{source}: not a Sceau trust-anchor file (mediaType must be {MEDIA_TYPE})")
+        obj = read_trust_file(data, source, "trust-anchor file", MEDIA_TYPE, MAX_ANCHORS_BYTES, TrustError)
         if set(obj) != {"mediaType", "anchors"} or not isinstance(obj["anchors"], list):
             raise TrustError(f"{source}: expected exactly mediaType and a list of anchors")
         anchors = tuple(TrustAnchor.from_dict(a, f"{source}: anchors[{i}]") for i, a in enumerate(obj["anchors"]))
@@ -139,3 +131,20 @@ def _address(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise TrustError(f"{where}: must be a 0x address of 40 hex digits")
     return str(to_checksum_address(value))
+
+
+def read_trust_file(
+    data: bytes | str, source: str, what: str, media_type: str, max_bytes: int, error: type[TrustError]
+) -> dict[str, Any]:
+    """The JSON object of a trust file (`what`: a trust-anchor file, a trust list) read from `source`:
+    at most `max_bytes` of UTF-8, strict JSON (parse_json), of `media_type`; else an `error`."""
+    raw = data.encode() if isinstance(data, str) else data
+    if len(raw) > max_bytes:
+        raise error(f"{source}: {len(raw)} bytes is too large for a {what}")
+    try:
+        obj = parse_json(raw.decode("utf-8"), what)
+    except (InvalidReceipt, UnicodeDecodeError) as exc:
+        raise error(f"{source}: {exc}") from None
+    if not isinstance(obj, dict) or obj.get("mediaType") != media_type:
+        raise error(f"{source}: not a Sceau {what} (mediaType must be {media_type})")
+    return obj
