@@ -135,6 +135,20 @@ def test_a_changed_field_is_refused_by_both(chain: Chain, issued: Issued, minist
     assert [c.ok for c in verdict.checks if c.id == "proof"] == [False]
 
 
+def test_a_member_written_twice_is_refused_not_read_two_ways(chain: Chain, issued: Issued, ministry: Any) -> None:
+    """A JSON reader that keeps the first of two members and one that keeps the last would see two
+    credentials in one file: the verifier refuses such a file, as it refuses such a receipt."""
+    from verifier.core.verdict import Outcome
+    from verifier.credentials.verify import verify_credential
+
+    genuine = issued.credential_path.read_bytes()
+    doubled = genuine.replace(b'"credentialSubject":', b'"credentialSubject": {}, "credentialSubject":', 1)
+    assert doubled != genuine
+    verdict = verify_credential(doubled, ministry)
+    assert verdict.outcome is Outcome.ERROR
+    assert "duplicate field 'credentialSubject'" in verdict.to_dict()["error"]
+
+
 def test_revoking_revokes_every_copy(chain: Chain, issuer: str, issued: Issued, service: Any, ministry: Any) -> None:
     from certifier.credentials.issuing import publish_status_lists, revoke_with_credentials
     from certifier.keys import keystore

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
+from verifier.core.catalogue import Catalogue
 from verifier.core.errors import InvalidFields
 
 MAX_FIELDS = 16
@@ -21,22 +22,7 @@ _KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 
 #: Human labels of the usual fields, for the verifier page, the CLI and reports. Other keys are
 #: shown as they are.
-LABELS: dict[str, dict[str, str]] = {
-    "holder": {"fr": "Titulaire", "en": "Holder"},
-    "birth_date": {"fr": "Date de naissance", "en": "Date of birth"},
-    "birthDate": {"fr": "Date de naissance", "en": "Date of birth"},
-    "family_name": {"fr": "Nom", "en": "Family name"},
-    "given_names": {"fr": "Prénoms", "en": "Given names"},
-    "birth_place": {"fr": "Lieu de naissance", "en": "Place of birth"},
-    "degree": {"fr": "Diplôme", "en": "Degree"},
-    "speciality": {"fr": "Spécialité", "en": "Speciality"},
-    "mention": {"fr": "Mention", "en": "Honours"},
-    "date": {"fr": "Date de délivrance", "en": "Date of issue"},
-    "number": {"fr": "Numéro", "en": "Number"},
-    "nationality": {"fr": "Nationalité", "en": "Nationality"},
-    "title": {"fr": "Titre", "en": "Title"},
-    "valid_until": {"fr": "Valable jusqu'au", "en": "Valid until"},
-}
+LABELS = Catalogue.load("verifier.core", "locales/fields.json")
 
 
 def label(key: str, lang: str = "en") -> str:

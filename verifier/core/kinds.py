@@ -6,6 +6,7 @@ never renumber them; only add new ones below 32.
 
 from __future__ import annotations
 
+from verifier.core.catalogue import Catalogue
 from verifier.core.errors import SceauError
 
 KINDS: dict[str, int] = {
@@ -16,13 +17,7 @@ KINDS: dict[str, int] = {
     "identity_document": 5,
 }
 NAMES: dict[int, str] = {code: name for name, code in KINDS.items()}
-LABELS: dict[str, dict[str, str]] = {
-    "diploma": {"en": "Diploma", "fr": "Diplôme"},
-    "residence_permit": {"en": "Residence permit", "fr": "Titre de séjour"},
-    "transcript": {"en": "Transcript", "fr": "Relevé de notes"},
-    "certificate": {"en": "Certificate", "fr": "Attestation"},
-    "identity_document": {"en": "Identity document", "fr": "Pièce d'identité"},
-}
+LABELS = Catalogue.load("verifier.core", "locales/kinds.json")
 
 
 class UnknownKind(SceauError):

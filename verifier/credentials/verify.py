@@ -20,7 +20,7 @@ from verifier.core.errors import InvalidFields, InvalidReceipt, SceauError
 from verifier.core.fields import fields_sha256, normalise
 from verifier.core.kinds import kind_name
 from verifier.core.merkle import NO_FIELDS
-from verifier.core.receipt import Receipt
+from verifier.core.receipt import Receipt, parse_json
 from verifier.core.verdict import Check, Outcome, Verdict, error_from
 from verifier.credentials import messages as credential_messages
 from verifier.credentials.data_integrity import verify_proof
@@ -87,9 +87,9 @@ def parse(data: bytes) -> tuple[dict[str, Any], Receipt, Claims]:
     InvalidReceipt) when it is not of Sceau's profile."""
     if len(data) > MAX_CREDENTIAL_BYTES:
         raise InvalidCredential(f"a credential is at most {MAX_CREDENTIAL_BYTES} bytes")
-    try:
-        credential = json.loads(data, object_pairs_hook=_unique)
-    except (ValueError, UnicodeDecodeError) as exc:
+    try:  # strict JSON, as a receipt: no duplicate members, no NaN, nothing after the value
+        credential = parse_json(data.decode("utf-8"), "the credential")
+    except (InvalidReceipt, UnicodeDecodeError) as exc:
         raise InvalidCredential(f"the credential is not JSON: {exc}") from None
     if not isinstance(credential, dict):
         raise InvalidCredential("a credential is a JSON object")
@@ -128,15 +128,6 @@ def parse(data: bytes) -> tuple[dict[str, Any], Receipt, Claims]:
         document=evidence[0],
     )
     return credential, receipt, claims
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InvalidCredential(f"member {key!r} appears twice")
-        out[key] = value
-    return out
 
 
 def bound_fields(fields: Any) -> bytes | None:
