@@ -374,6 +374,10 @@ def issue_certified_pdf(sceau: Any, issuer: str, tmp_path: Path, title: str) -> 
     return Path(json.loads(result.output)["certifiedPdfs"][0])
 
 
+#: The checks of an online verification of a document with its receipt, in RECEIPT.md §4's order.
+ONLINE_CHECKS = ["integrity", "merkle_proof", "trust_anchor", "anchor", "issuer", "revocation", "expiry"]
+
+
 def never_anchored_receipt(document: Path) -> Any:
     """A receipt for `document` alone, well formed and naming the real anchor of the receipt beside
     it (DOCUMENT.receipt.json), but for a batch root no one anchored: the chain does not know it."""
