@@ -1,13 +1,10 @@
-"""Issuing: fingerprint files, anchor them as one batch, write one receipt per file."""
+"""Issuing: fingerprint files, anchor them as one batch, write one receipt per file (or every
+receipt into one ZIP archive, for large runs)."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import stat
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,68 +12,28 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from certifier.chain.deployment import Deployment, registry_contract
+from certifier.chain.fingerprinting import check_files, fingerprint_all
 from certifier.chain.merkle_batch import MerkleBatch
+from certifier.chain.receipts_archive import RECEIPT_SUFFIX, ReceiptsArchive
 from certifier.chain.transactions import Sender, Sent
 from verifier.core.errors import DocumentError
-from verifier.core.hashing import sha256_file
 from verifier.core.receipt import Receipt
+
+__all__ = ["ReceiptsArchive", "check_files", "fingerprint_all"]  # re-exported from their light modules
 
 
 @dataclass(frozen=True)
 class Issued:
+    #: each document's receipt: its file, or its member's name in `archive`
     receipts: list[tuple[Path, Receipt]]
     sent: Sent
     batch: MerkleBatch
+    archive: Path | None = None
 
 
 def receipt_path(document: Path, out_dir: Path | None) -> Path:
-    name = document.name + ".receipt.json"
+    name = document.name + RECEIPT_SUFFIX
     return (out_dir / name) if out_dir else document.with_name(name)
-
-
-def check_files(paths: Sequence[Path]) -> None:
-    """Refuse the whole run, naming every bad file, before anything is read or sent."""
-    problems: list[str] = []
-    seen: set[tuple[int, int]] = set()
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            problems.append(f"{path}: no such file")
-            continue
-        except OSError as exc:
-            problems.append(f"{path}: cannot be read ({exc.strerror})")
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            problems.append(f"{path}: is a directory, not a document")
-        elif st.st_size == 0:
-            problems.append(f"{path}: the file is empty")
-        if (st.st_dev, st.st_ino) in seen:
-            problems.append(f"{path}: given twice")
-        seen.add((st.st_dev, st.st_ino))
-    if problems:
-        raise DocumentError("nothing was issued:\n  " + "\n  ".join(problems))
-
-
-def fingerprint_all(paths: Sequence[Path], progress: Callable[[int], None] | None = None) -> list[bytes]:
-    """SHA-256 of every file, refusing the whole run if any one cannot be used. Large runs hash
-    on every core, in processes: threads gain nothing here, the GIL being held between reads."""
-    check_files(paths)
-    digests: list[bytes] = []
-    if len(paths) < 256 or (os.cpu_count() or 1) == 1:
-        results: Iterator[bytes] = map(sha256_file, paths)
-        for digest in results:
-            digests.append(digest)
-            if progress:
-                progress(1)
-        return digests
-    context = multiprocessing.get_context("fork") if sys.platform == "linux" else None
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=context) as pool:
-        for digest in pool.map(sha256_file, paths, chunksize=128):
-            digests.append(digest)
-            if progress:
-                progress(1)
-    return digests
 
 
 def anchor_batch(w3: Web3, deployment: Deployment, account: LocalAccount, batch: MerkleBatch) -> Sent:
@@ -135,18 +92,24 @@ def issue_files(
     progress: Callable[[int], None] | None = None,
     digests: Sequence[bytes] | None = None,
     fields: Sequence[bytes] | None = None,
+    archive: ReceiptsArchive | None = None,
 ) -> Issued:
-    """Anchor `paths` as one batch and write their receipts; `fields`: each document's displayed
-    fields' SHA-256 (verifier.core.fields), bound in its leaf."""
+    """Anchor `paths` as one batch and write their receipts (beside each file, into `out_dir`, or
+    into `archive`); `fields`: each document's displayed fields' SHA-256 (verifier.core.fields),
+    bound in its leaf."""
     if not paths:
         raise DocumentError("no files to issue")
-    if out_dir is not None:
+    if out_dir is not None and archive is None:
         if out_dir.exists() and not out_dir.is_dir():
             raise DocumentError(f"{out_dir}: --out must be a directory")
         out_dir.mkdir(parents=True, exist_ok=True)
     digests = fingerprint_all(paths, progress) if digests is None else digests
     batch = MerkleBatch.build(digests, kind, valid_from, valid_until, fields=fields)
     sent, receipts = anchor_with_receipts(w3, deployment, account, batch)
+    if archive is not None:
+        members = [(ReceiptsArchive.member(path), receipt) for path, receipt in zip(paths, receipts, strict=True)]
+        archive.write(members)
+        return Issued([(Path(name), receipt) for name, receipt in members], sent, batch, archive.target)
     written = [(receipt_path(path, out_dir), receipt) for path, receipt in zip(paths, receipts, strict=True)]
     write_receipts(written)
     return Issued(written, sent, batch)

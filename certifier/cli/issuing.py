@@ -1,22 +1,30 @@
-"""Anchoring and revoking from the command line, without the service: `sceau issue` (files, one
-batch, one receipt each; with --credential each also a Verifiable Credential), `sceau revoke`,
-and `sceau seal` (a title printed on paper: its fields anchored, a signed QR code)."""
+"""Anchoring from the command line, without the service: `sceau issue` (files, one batch, one
+receipt each, or all of them in one ZIP; with --credential each also a Verifiable Credential) and
+`sceau seal` (a title printed on paper: its fields anchored, a signed QR code). `sceau revoke` is in
+revoking.py.
+
+`sceau issue` is as fast as the disk allows on large runs, which sets this module's shape: it
+imports nothing heavy at load time, starts hashing the files in other processes first, and only
+then loads the chain libraries (web3, eth-account: most of a short run's time) and opens the
+issuer's key in a thread (scrypt, about a second, which releases the GIL), so that the three
+overlap. See README, "Issuance throughput and the store at 1M documents"."""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from certifier.cli.options import emit, parse_fields, validity
-from certifier.cli.resources import chain_w3, unlock_issuer, verifier_url
-from verifier.chain import Reason
-from verifier.core.errors import DocumentError, InvalidReceipt
 from verifier.core.kinds import KINDS, kind_code
-from verifier.core.receipt import Receipt
+
+if TYPE_CHECKING:
+    from certifier.chain.fingerprinting import Fingerprints
+    from certifier.chain.issuing import ReceiptsArchive
+    from verifier.core.receipt import Receipt
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class IssueRun:
     batch: Any
     receipts: list[tuple[Path, Receipt]]
     credentials: list[Path] = field(default_factory=list)
+    archive: Path | None = None
 
 
 @click.command()
@@ -41,6 +50,13 @@ class IssueRun:
     "--valid-until", default=None, help="Last day of validity, ISO date (inclusive) [default: never expires]."
 )
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None, help="Write receipts here.")
+@click.option(
+    "--receipts-zip",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write every receipt into this one ZIP archive (FILE.receipt.json members; unzip them beside the "
+    "documents to verify) instead of one file each: much faster for large runs. Written whole or not at all.",
+)
 @click.option("--certified-pdf", is_flag=True, help="Also write FILE.certified.pdf: receipt attached, seal stamped.")
 @click.option(
     "--credential",
@@ -73,6 +89,7 @@ def issue(
     valid_from: str | None,
     valid_until: str | None,
     out_dir: Path | None,
+    receipts_zip: Path | None,
     certified_pdf: bool,
     with_credential: bool,
     status_url: str | None,
@@ -81,43 +98,39 @@ def issue(
     as_json: bool,
     files: tuple[Path, ...],
 ) -> None:
-    """Anchor FILES as one batch and write FILE.receipt.json beside each (or into --out)."""
-    from certifier.chain.deployment import current
-    from certifier.chain.issuing import check_files, fingerprint_all, issue_files
-    from verifier.core.fields import fields_sha256
+    """Anchor FILES as one batch and write FILE.receipt.json beside each (or into --out, or all
+    into --receipts-zip)."""
+    from certifier.chain.fingerprinting import Fingerprints, check_files
 
-    check_files(files)  # refuse bad files before asking for a passphrase or touching the chain
     displayed = parse_fields(fields)
     if displayed and len(files) != 1:
         raise click.BadParameter(
             "fields describe one document: give one FILE (a roster for a cohort)", param_hint="--field"
         )
     start, until = validity(valid_from, valid_until)
+    if receipts_zip is not None:
+        if certified_pdf or with_credential or out_dir is not None:
+            raise click.BadParameter(
+                "writes receipts only: leave out --out, --certified-pdf and --credential", param_hint="--receipts-zip"
+            )
+        from certifier.chain.receipts_archive import check_member_names
+
+        check_member_names(files)
     if with_credential:
+        check_files(files)  # refuse bad files before asking for a passphrase or touching the chain
         issued = _issue_with_credentials(issuer_name, files, displayed, kind, start, until, out_dir, status_url)
     else:
-        record, account = unlock_issuer(issuer_name)
-        w3 = chain_w3()
-        with click.progressbar(
-            length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
-        ) as bar:
-            digests = fingerprint_all(files, bar.update)
-        anchored = issue_files(
-            w3,
-            current(w3),
-            account,
-            files,
-            kind=kind_code(kind or record.kinds[0]),
-            valid_from=start,
-            valid_until=until,
-            out_dir=out_dir,
-            digests=digests,
-            fields=[fields_sha256(displayed)] if displayed else None,
-        )
-        issued = IssueRun(w3, account, anchored.sent, anchored.batch, anchored.receipts)
+        fingerprints = Fingerprints.start(files)  # checks the files, then hashes them while the rest loads
+        try:
+            issued = _issue_fingerprinted(
+                issuer_name, files, fingerprints, displayed, kind, start, until, out_dir, receipts_zip, as_json
+            )
+        finally:
+            fingerprints.close()
     certified = []
     if certified_pdf:
         from certifier.chain.certified_pdf import certify_and_seal
+        from certifier.cli.resources import verifier_url
         from verifier.pdf import is_pdf
 
         anchored_at = int(issued.w3.eth.get_block(issued.sent.block_number)["timestamp"])
@@ -139,6 +152,7 @@ def issue(
             )
             certified.append(str(target))
     tx = "0x" + issued.sent.transaction_hash.hex()
+    where = [f"  {p}" for p, _ in issued.receipts] if issued.archive is None else [f"  receipts in {issued.archive}"]
     emit(
         as_json,
         {
@@ -147,13 +161,63 @@ def issue(
             "blockNumber": issued.sent.block_number,
             "gasUsed": issued.sent.gas_used,
             "receipts": [str(p) for p, _ in issued.receipts],
+            "receiptsArchive": None if issued.archive is None else str(issued.archive),
             "certifiedPdfs": certified,
             "credentials": [str(p) for p in issued.credentials],
         },
         f"anchored {len(files)} document(s) in block {issued.sent.block_number} (tx {tx}, {issued.sent.gas_used} gas)\n"
-        + "\n".join(f"  {p}" for p, _ in issued.receipts)
+        + "\n".join(where)
         + "".join(f"\n  {p}" for p in issued.credentials),
     )
+
+
+def _issue_fingerprinted(
+    issuer_name: str,
+    files: tuple[Path, ...],
+    fingerprints: Fingerprints,
+    displayed: dict[str, str],
+    kind: str | None,
+    start: int,
+    until: int,
+    out_dir: Path | None,
+    receipts_zip: Path | None,
+    as_json: bool,
+) -> IssueRun:
+    """The plain run, while `fingerprints` are being computed: load the chain libraries, open the
+    key in a thread, read the deployment, make the archive's temporary file (a folder that cannot
+    be written fails here, before anything is anchored), then wait for the digests and the key."""
+    from certifier.chain.deployment import current
+    from certifier.chain.issuing import ReceiptsArchive, issue_files
+    from certifier.cli.resources import chain_w3, unlock_issuer_in_background
+    from verifier.core.fields import fields_sha256
+
+    record, unlocking = unlock_issuer_in_background(issuer_name)
+    w3 = chain_w3()
+    deployment = current(w3)
+    archive: ReceiptsArchive | None = ReceiptsArchive(receipts_zip) if receipts_zip is not None else None
+    try:
+        with click.progressbar(
+            length=len(files), label="fingerprinting", file=sys.stderr, hidden=len(files) < 200 or as_json
+        ) as bar:
+            digests = fingerprints.result(bar.update)
+        account = unlocking.result()
+        anchored = issue_files(
+            w3,
+            deployment,
+            account,
+            files,
+            kind=kind_code(kind or record.kinds[0]),
+            valid_from=start,
+            valid_until=until,
+            out_dir=out_dir,
+            digests=digests,
+            fields=[fields_sha256(displayed)] if displayed else None,
+            archive=archive,
+        )
+    finally:
+        if archive is not None:
+            archive.close()
+    return IssueRun(w3, account, anchored.sent, anchored.batch, anchored.receipts, archive=anchored.archive)
 
 
 def _issue_with_credentials(
@@ -172,63 +236,6 @@ def _issue_with_credentials(
     w3, account, made = anchor_with_credentials(issuer_name, files, displayed, kind, start, until, out_dir, status_url)
     receipts = [(i.receipt_path, i.receipt) for i in made.items]
     return IssueRun(w3, account, made.sent, made.batch, receipts, [i.credential_path for i in made.items])
-
-
-def _receipt_for(arg: Path) -> Receipt:
-    from verifier.service import read_receipt_file
-
-    if (
-        arg.name.endswith(".receipt.json")
-        or arg.suffix == ".json"
-        and not arg.with_name(arg.name + ".receipt.json").exists()
-    ):
-        return read_receipt_file(arg)
-    if not arg.exists():
-        raise DocumentError(f"{arg}: no such file")
-    return read_receipt_file(arg.with_name(arg.name + ".receipt.json"))
-
-
-@click.command()
-@click.option("--issuer", "issuer_name", required=True)
-@click.option("--reason", required=True, type=click.Choice([r.slug for r in Reason if r is not Reason.NONE]))
-@click.option(
-    "--replaced-by",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Receipt of the document replacing this one (clerical error, superseded).",
-)
-@click.option("--json", "as_json", is_flag=True)
-@click.argument("items", nargs=-1, required=True, type=click.Path(path_type=Path))
-def revoke(issuer_name: str, reason: str, replaced_by: Path | None, as_json: bool, items: tuple[Path, ...]) -> None:
-    """Revoke documents, given as files (with their receipts beside them) or receipts.
-
-    Documents of one batch are revoked in a single transaction."""
-    from certifier.chain.deployment import current
-    from certifier.chain.revoking import revoke as do_revoke
-
-    receipts = [_receipt_for(p) for p in items]
-    replacement = _receipt_for(replaced_by).leaf if replaced_by else None
-    if replacement and len(receipts) != 1:
-        raise InvalidReceipt("--replaced-by names the replacement of one document: give exactly one")
-    _, account = unlock_issuer(issuer_name)
-    w3 = chain_w3()
-    deployment = current(w3)
-    for r in receipts:
-        if r.chain_id != deployment.chain_id or r.registry.lower() != deployment.registry.lower():
-            raise InvalidReceipt(f"a receipt is for chain {r.chain_id} registry {r.registry}, not this deployment")
-    done = do_revoke(w3, deployment, account, receipts, Reason.from_slug(reason), replacement)
-    rows: list[dict[str, Any]] = [
-        {
-            "root": "0x" + d.root.hex(),
-            "indices": list(d.indices),
-            "transactionHash": "0x" + d.sent.transaction_hash.hex(),
-            "gasUsed": d.sent.gas_used,
-        }
-        for d in done
-    ]
-    emit(
-        as_json, rows, "\n".join(f"revoked {len(r['indices'])} document(s) in tx {r['transactionHash']}" for r in rows)
-    )
 
 
 @click.command()
@@ -264,6 +271,7 @@ def seal(
 
     from certifier.chain.deployment import current
     from certifier.chain.issuing import anchor_with_receipts, write_receipt
+    from certifier.cli.resources import chain_w3, unlock_issuer, verifier_url
     from verifier.core.fields import fields_sha256
     from verifier.core.seal import make_seal, seal_url
 

@@ -1,24 +1,24 @@
 """What the commands open: the chain, an issuer's key (asking its passphrase unless
 ``SCEAU_KEY_PASSPHRASE`` holds it), and the service's database, closed when the command ends.
-Heavy imports happen when a command runs, so that `sceau --help` stays quick."""
+Heavy imports happen when a command runs, so that `sceau --help` stays quick, and this module
+itself loads nothing heavy: `sceau issue` imports it while its files are being hashed."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from certifier.config import home
-from certifier.keys import keystore
-
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
     from web3 import Web3
 
+    from certifier.keys import keystore
     from certifier.service.context import ServiceContext
 
 
@@ -41,12 +41,31 @@ def ask_passphrase(confirm: bool = False) -> str:
 
 def unlock_issuer(name: str) -> tuple[keystore.IssuerKey, LocalAccount]:
     """The issuer's record and its unlocked key, warning when the registry does not accredit it."""
+    record, passphrase = _issuer_record(name)
+    return record, record.unlock(passphrase)
+
+
+def unlock_issuer_in_background(name: str) -> tuple[keystore.IssuerKey, Future[LocalAccount]]:
+    """The issuer's record now (its passphrase asked now, if it must be), and its key being
+    unlocked in a thread: scrypt takes about a second and releases the GIL, so the caller goes on
+    meanwhile. The future raises WrongPassphrase as `unlock` does."""
+    record, passphrase = _issuer_record(name)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unlock")
+    try:
+        return record, pool.submit(record.unlock, passphrase)
+    finally:
+        pool.shutdown(wait=False)  # takes no more work; its one thread ends with the unlock
+
+
+def _issuer_record(name: str) -> tuple[keystore.IssuerKey, str]:
+    from certifier.keys import keystore
+
     record = keystore.load(name)
     if record.issuer_id is None:
         click.echo(
             f"warning: issuer {name!r} is not accredited on chain; the registry will refuse its anchors", err=True
         )
-    return record, record.unlock(ask_passphrase())
+    return record, ask_passphrase()
 
 
 def verifier_url() -> str | None:
@@ -68,6 +87,7 @@ def default_rpc_url() -> str:
 def _service_resources() -> Iterator[ServiceContext]:
     """The service's database and chain, closed when the command ends."""
     from certifier.chain.localchain import effective_rpc_url
+    from certifier.config import home
     from certifier.service.context import ServiceContext
     from certifier.settings import Settings
 

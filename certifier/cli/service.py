@@ -79,7 +79,8 @@ def status(as_json: bool) -> None:
     from web3 import Web3
 
     from certifier.service.health import chain_health, store_health
-    from certifier.store.db import AuditEntry, Batch, Document, IssuerState
+    from certifier.store.db import Batch, Document, IssuerState
+    from certifier.store.pages import FAILURE_ACTIONS, last_of
     from certifier.store.states import IN_FLIGHT, DocumentStatus
 
     ctx = service_context()
@@ -95,11 +96,10 @@ def status(as_json: bool) -> None:
         )
         flying = list(s.scalars(select(Batch).where(Batch.status.in_(IN_FLIGHT))))
         held = {h.issuer: h for h in s.scalars(select(IssuerState))}
-        last = s.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.action.in_(("document.failed", "transaction.failed", "issuer.held")))
-            .order_by(AuditEntry.id.desc())
-        ).first()
+        # the newest failure of each kind, one probe of audit (action, id) each, whatever the log's
+        # length (an IN list over the three may be planned as a backward scan of the whole log)
+        newest = [s.scalars(last_of(action)).first() for action in FAILURE_ACTIONS]
+        last = max((e for e in newest if e is not None), key=lambda e: e.id, default=None)
     names = sorted(set(queue) | {b.issuer for b in flying} | set(held) | {r.name for r in keystore.all_issuers()})
     w3 = Web3(Web3.HTTPProvider(ctx.rpc_url, request_kwargs={"timeout": 3})) if chain["reachable"] else None
     issuers: list[dict[str, Any]] = []

@@ -28,6 +28,7 @@ from sqlalchemy import (
     create_engine,
     event,
     false,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -106,6 +107,11 @@ class TxState:
     confirmed_at: Mapped[float | None] = mapped_column(Float)
 
 
+def _partial(where: str) -> dict[str, Any]:
+    """A partial index's condition, on both databases (migration 0006 makes the same)."""
+    return {"postgresql_where": text(where), "sqlite_where": text(where)}
+
+
 class Batch(TxState, Base):
     __tablename__ = "batches"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -113,6 +119,9 @@ class Batch(TxState, Base):
     kind: Mapped[int] = mapped_column(Integer)
     root: Mapped[str] = mapped_column(String(66), unique=True)
     document_count: Mapped[int] = mapped_column(Integer)
+
+    # the indexes of migration 0006 say which queries each serves
+    __table_args__ = (Index("ix_batches_issuer_created", "issuer", "created_at", "id"),)
 
 
 class Revocation(TxState, Base):
@@ -173,7 +182,21 @@ class Document(Base):
     credential: Mapped[str | None] = mapped_column(Text, deferred=True)  # signed, receipt embedded
     credential_signed_at: Mapped[float | None] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_documents_issuer_status_created", "issuer", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_documents_issuer_status_created", "issuer", "status", "created_at"),
+        # the indexes of migration 0006 say which queries each serves
+        Index("ix_documents_status_issuer_created", "status", "issuer", "created_at"),
+        Index("ix_documents_pending_by_kind", "issuer", "status", "kind", "created_at", "id"),
+        Index("ix_documents_revocation_id", "revocation_id", **_partial("revocation_id IS NOT NULL")),
+        Index("ix_documents_unsealed", "status", "issuer", **_partial("seal IS NULL")),
+        Index(
+            "ix_documents_unsigned_credentials",
+            "status",
+            "issuer",
+            **_partial("credential_sha256 IS NOT NULL AND credential_signed_at IS NULL"),
+        ),
+        Index("ix_documents_issuer_created", "issuer", "created_at", "id"),
+    )
 
 
 class Lease(Base):
@@ -232,6 +255,9 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
     tx_hash: Mapped[str | None] = mapped_column(String(66))
+
+    # the indexes of migration 0006 say which queries each serves
+    __table_args__ = (Index("ix_audit_issuer_id", "issuer", "id"), Index("ix_audit_action_id", "action", "id"))
 
 
 def rowcount(result: Any) -> int:

@@ -34,7 +34,7 @@ import time
 from collections.abc import Callable
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import Web3
 from web3.exceptions import Web3Exception
@@ -196,13 +196,14 @@ class Worker:
             names |= set(s.scalars(select(Revocation.issuer).where(Revocation.status.in_(IN_FLIGHT)).distinct()))
             if time.monotonic() >= self._next_seal_scan:
                 self._next_seal_scan = time.monotonic() + SEAL_SCAN_SECONDS
-                unsigned_credential = and_(
-                    Document.credential_sha256.is_not(None), Document.credential_signed_at.is_(None)
+                # two queries, not one with OR: each reads its own partial index (migration 0006),
+                # which holds only the few confirmed documents still to seal or sign
+                confirmed = Document.status == DocumentStatus.confirmed
+                unsealed = select(Document.issuer).where(confirmed, Document.seal.is_(None))
+                unsigned = select(Document.issuer).where(
+                    confirmed, Document.credential_sha256.is_not(None), Document.credential_signed_at.is_(None)
                 )
-                unsealed = select(Document.issuer).where(
-                    Document.status == DocumentStatus.confirmed, or_(Document.seal.is_(None), unsigned_credential)
-                )
-                self.ctx.unsealed = set(s.scalars(unsealed.distinct()))
+                self.ctx.unsealed = set(s.scalars(unsealed.distinct())) | set(s.scalars(unsigned.distinct()))
                 # status lists to publish again: revocations confirmed since the last scan (all of
                 # them at start, in case a worker stopped between a confirmation and its publishing)
                 since, self._last_scan_at = self._last_scan_at, time.time()
