@@ -390,3 +390,447 @@ def test_offline_seal_of_another_registry_with_a_trust_list_of_the_first(
     )
     verdict = verify_seal(moved, Verifier(anchors, chain.url, trust_list=trust), offline=True)
     assert verdict.outcome.value == "error", verdict
+
+
+# ---------------------------------------------------------------- bulk against single verification
+#
+# The bulk path reads one `checkDocument` per (trust anchor, key, root) and only `revocationOf` for
+# the other documents of that root, and decides each of them with a status synthesised from that
+# one answer. Each test below puts a forger's receipts beside genuine documents of the same root in
+# one folder and asserts that bulk gives every document exactly the verdict a single verification
+# (`Verifier.verify_path`, what `sceau verify FILE` runs) gives it, whatever the chunking.
+
+
+def _single_verdicts(folder: Path, verifier: Any) -> dict[str, str]:
+    from verifier import bulk
+
+    return {i.name: verifier.verify_path(folder / i.name, None).outcome.value for i in bulk.collect(folder)}
+
+
+def _bulk_verdicts(folder: Path, verifier: Any, chunk: int | None = None) -> dict[str, str]:
+    from verifier import bulk
+
+    items = bulk.collect(folder)
+    stream = bulk.verify_stream(items, verifier) if chunk is None else bulk.verify_stream(items, verifier, chunk=chunk)
+    lines = list(stream)
+    assert [ln.name for ln in lines] == [i.name for i in items]
+    return {ln.name: ln.verdict.outcome.value for ln in lines}
+
+
+def _assert_bulk_is_single(folder: Path, chain: Chain, chunks: tuple[int | None, ...] = (None, 1, 2, 3)) -> dict:
+    verifier = verifier_for(chain.url, chain.deployment)
+    try:
+        single = _single_verdicts(folder, verifier)
+        for chunk in chunks:
+            assert _bulk_verdicts(folder, verifier, chunk) == single, f"chunk={chunk}"
+    finally:
+        verifier.close()
+    return single
+
+
+def _put(folder: Path, name: str, data: bytes, receipt: Receipt | bytes | None) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    if receipt is not None:
+        text = receipt if isinstance(receipt, bytes) else receipt.to_json().encode()
+        (folder / (name + ".receipt.json")).write_bytes(text)
+
+
+def _issuer_account(issuer: str) -> Any:
+    from certifier.keys import keystore
+    from tests.conftest import PASSPHRASE
+
+    return keystore.load(issuer).unlock(PASSPHRASE)
+
+
+def _anchor_tree(chain: Chain, account: Any, leaves: list[Any], count: int, kind: int = 1) -> list[Receipt]:
+    """What an accredited key (its own issuer's, or a stolen one) can do: anchor ANY tree of leaves,
+    declaring any documentCount; the receipts of its leaves, each with its proof."""
+    from certifier.chain.transactions import Sender
+    from verifier.core.merkle import MerkleTree, leaf_hash
+    from verifier.core.receipt import Anchor
+
+    hashes = [leaf_hash(v) for v in leaves]
+    tree = MerkleTree.build(hashes)
+    sent = Sender(chain.w3, chain.registry, account).send(
+        chain.registry.functions.anchor(tree.root, count, kind), "a forger's tree"
+    )
+    anchor = Anchor(tree.root, sent.transaction_hash, sent.block_number, sent.block_hash, account.address, count)
+    return [
+        Receipt(chain.w3.eth.chain_id, chain.deployment.registry, anchor, v, tuple(tree.proof(h)))
+        for v, h in zip(leaves, hashes, strict=True)
+    ]
+
+
+def _leaf(data: bytes, index: int, kind: int = 1, valid_from: int = 0) -> Any:
+    from verifier.core.merkle import LeafValues
+
+    return LeafValues(
+        hashlib.sha256(data).digest(), hashlib.sha256(data + b"salt").digest(), index, kind, valid_from, 0
+    )
+
+
+@pytest.fixture
+def genuine_root(sceau: Any, issuer: str, tmp_path: Path) -> tuple[list[Path], list[Receipt]]:
+    """Four documents Sceau issued in one root; document 2 revoked for fraud."""
+    docs = write_docs(tmp_path / "issued", 4)
+    assert sceau("issue", "--issuer", issuer, *docs).exit_code == 0
+    assert sceau("revoke", "--issuer", issuer, "--reason", "fraud", docs[2]).exit_code == 0
+    receipts = [Receipt.from_json(d.with_name(d.name + ".receipt.json").read_bytes()) for d in docs]
+    assert len({r.anchor.root for r in receipts}) == 1
+    return docs, receipts
+
+
+def _relabel(receipt: Receipt, **anchor: Any) -> Receipt:
+    return replace(receipt, anchor=replace(receipt.anchor, **anchor))
+
+
+def test_bulk_forged_receipts_beside_genuine_siblings_of_their_root(
+    chain: Chain, genuine_root: tuple[list[Path], list[Receipt]], tmp_path: Path
+) -> None:
+    """Genuine documents of a root (one revoked) and, in the same folder, receipts naming that same
+    root with another key, another registry, another chain, another leaf for a sibling's index, a
+    broken proof, another documentCount, or a root nobody anchored."""
+    folder = _mixed_folder(genuine_root, tmp_path / "bulk")
+    single = _assert_bulk_is_single(folder, chain)
+    assert single == MIXED
+
+
+MIXED = {
+    "c-other-chain.pdf": "untrusted_issuer",
+    "g0.pdf": "valid",
+    "g1.pdf": "valid",
+    "g2.pdf": "revoked",
+    "g3.pdf": "valid",
+    "i-index-of-revoked.pdf": "tampered",
+    "k-other-key-revoked-sibling.pdf": "unknown",
+    "k-other-key.pdf": "unknown",
+    "l-forged-leaf.pdf": "tampered",
+    "n-count.pdf": "unknown",
+    "p-cut-proof.pdf": "tampered",
+    "p-sibling-proof.pdf": "tampered",
+    "r-other-registry.pdf": "untrusted_issuer",
+    "z-forged.pdf": "unknown",
+}
+
+
+def _mixed_folder(genuine_root: tuple[list[Path], list[Receipt]], folder: Path) -> Path:
+    docs, receipts = genuine_root
+    data = [d.read_bytes() for d in docs]
+    forged = b"%PDF-1.7 Doctorat de medecine - Jean Faux"
+    for i in range(4):
+        _put(folder, f"g{i}.pdf", data[i], receipts[i])
+    other = Account.create().address
+    _put(folder, "k-other-key.pdf", data[0], _relabel(receipts[0], issuer_key=other))
+    _put(folder, "k-other-key-revoked-sibling.pdf", data[2], _relabel(receipts[2], issuer_key=other))
+    _put(folder, "r-other-registry.pdf", data[1], replace(receipts[1], registry="0x" + "ab" * 20))
+    _put(folder, "c-other-chain.pdf", data[1], replace(receipts[1], chain_id=1))
+    # another leaf at a sibling's index (a forged document's fingerprint in the genuine leaf)
+    swapped = replace(receipts[1], document=replace(receipts[1].document, sha256=hashlib.sha256(forged).digest()))
+    _put(folder, "l-forged-leaf.pdf", forged, swapped)
+    # the genuine document claiming the revoked sibling's index
+    _put(
+        folder, "i-index-of-revoked.pdf", data[0], replace(receipts[0], document=replace(receipts[0].document, index=2))
+    )
+    # a genuine leaf with its proof cut, and with the proof of a sibling
+    _put(folder, "p-cut-proof.pdf", data[3], replace(receipts[3], proof=receipts[3].proof[:-1]))
+    _put(folder, "p-sibling-proof.pdf", data[3], replace(receipts[3], proof=receipts[0].proof))
+    # another documentCount (not in the leaf: the proof still folds)
+    _put(folder, "n-count.pdf", data[1], _relabel(receipts[1], document_count=9))
+    # a forged document in a root nobody anchored, under the genuine key and registry
+    _put(folder, "z-forged.pdf", forged, None)
+    (folder / "z-forged.pdf.receipt.json").write_text(
+        never_anchored_receipt_for(folder / "z-forged.pdf", receipts[0]).to_json()
+    )
+    return folder
+
+
+def never_anchored_receipt_for(document: Path, real: Receipt) -> Receipt:
+    """conftest.never_anchored_receipt, naming the anchor of `real`."""
+    from certifier.chain.merkle_batch import MerkleBatch
+
+    return MerkleBatch.build([hashlib.sha256(document.read_bytes()).digest()], 1, real.document.valid_from).receipts(
+        chain_id=real.chain_id,
+        registry=real.registry,
+        transaction_hash=real.anchor.transaction_hash,
+        block_number=real.anchor.block_number,
+        block_hash=real.anchor.block_hash,
+        issuer_key=real.anchor.issuer_key,
+    )[0]
+
+
+def test_bulk_cli_zip_and_http_endpoint_give_the_single_verdicts_on_forged_siblings(
+    chain: Chain, genuine_root: tuple[list[Path], list[Receipt]], tmp_path: Path
+) -> None:
+    """The same folder through `sceau verify --bulk` (folder and ZIP) and POST /api/v1/verify/bulk
+    (files and ZIP): every document gets the verdict `sceau verify FILE` gives it."""
+    import io
+    import zipfile
+
+    from certifier.service.app import create_app
+    from tests.conftest import run_sceau
+
+    folder = _mixed_folder(genuine_root, tmp_path / "bulk")
+    for name, expected in MIXED.items():  # the single verification as a user runs it
+        if name in ("g0.pdf", "k-other-key.pdf", "l-forged-leaf.pdf", "c-other-chain.pdf"):
+            code, alone = verify_json(folder / name)
+            assert alone["verdict"] == expected, (name, alone)
+    out = run_sceau("verify", "--bulk", folder, "--format", "json")
+    assert out.returncode == 1, out.stderr  # the worst: not authentic
+    assert {d["file"]: d["verdict"] for d in json.loads(out.stdout)["documents"]} == MIXED
+    archive = tmp_path / "dossier.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for p in sorted(folder.iterdir()):
+            zf.write(p, p.name)
+    out = run_sceau("verify", "--bulk", archive, "--format", "json")
+    assert {d["file"]: d["verdict"] for d in json.loads(out.stdout)["documents"]} == MIXED
+
+    app = create_app({"TESTING": True, "SCEAU_RPC_URL": chain.url, "SCEAU_STORAGE": str(tmp_path / "s")})
+    try:
+        client = app.test_client()
+        files = [(io.BytesIO(p.read_bytes()), p.name) for p in sorted(folder.iterdir()) if p.suffix != ".json"]
+        receipts = [(io.BytesIO(p.read_bytes()), p.name) for p in sorted(folder.glob("*.receipt.json"))]
+        response = client.post(
+            "/api/v1/verify/bulk", data={"file": files, "receipt": receipts}, content_type="multipart/form-data"
+        )
+        assert response.status_code == 200
+        assert {d["file"]: d["verdict"] for d in response.get_json()["documents"]} == MIXED
+        response = client.post(
+            "/api/v1/verify/bulk",
+            data={"archive": (io.BytesIO(archive.read_bytes()), "a.zip")},
+            content_type="multipart/form-data",
+        )
+        assert {d["file"]: d["verdict"] for d in response.get_json()["documents"]} == MIXED
+    finally:
+        app.extensions["sceau"].dispose()
+
+
+def _new_issuer(sceau: Any) -> str:
+    from tests.conftest import unique
+
+    name = unique("Université Seconde")
+    result = sceau("issuer", "create", name, "--kind", "diploma", "--id", unique("SEC").replace(" ", "-"))
+    assert result.exit_code == 0, result.output
+    return name
+
+
+def test_bulk_a_forgers_own_tree_duplicate_indices_out_of_range_and_foreign_kinds(
+    chain: Chain, sceau: Any, issuer: str, genuine_root: tuple[list[Path], list[Receipt]], tmp_path: Path
+) -> None:
+    """An accredited key anchors a tree of its own making: two leaves with index 0, a leaf of
+    another kind, a leaf whose index is past the documentCount it declares; and another accredited
+    key re-anchors a genuine root under itself, next to a key that never anchored it."""
+    folder = tmp_path / "bulk"
+    account = _issuer_account(issuer)
+    blobs = [f"%PDF-1.7 forged {i}".encode() for i in range(5)]
+    leaves = [
+        _leaf(blobs[0], 0),
+        _leaf(blobs[1], 0),
+        _leaf(blobs[2], 1, kind=3),
+        _leaf(blobs[3], 3),
+        _leaf(blobs[4], 1),
+    ]
+    a, b, c, d, e = _anchor_tree(chain, account, leaves, count=2)
+    _put(folder, "a-dup-index-0.pdf", blobs[0], a)
+    _put(folder, "b-dup-index-0.pdf", blobs[1], b)
+    _put(folder, "c-other-kind.pdf", blobs[2], c)
+    _put(folder, "d-past-count.pdf", blobs[3], d.to_json().encode())  # index 3 of 2: malformed
+    _put(folder, "d-past-count-relabelled.pdf", blobs[3], _relabel(d, document_count=5))
+    _put(folder, "e-index-1.pdf", blobs[4], e)
+
+    docs, receipts = genuine_root
+    second = _issuer_account(_new_issuer(sceau))
+    from certifier.chain.transactions import Sender
+
+    root = receipts[0].anchor
+    Sender(chain.w3, chain.registry, second).send(chain.registry.functions.anchor(root.root, 4, 1), "re-anchor")
+    _put(folder, "g0.pdf", docs[0].read_bytes(), receipts[0])
+    _put(folder, "g0-second-key.pdf", docs[0].read_bytes(), _relabel(receipts[0], issuer_key=second.address))
+    _put(folder, "g2-second-key.pdf", docs[2].read_bytes(), _relabel(receipts[2], issuer_key=second.address))
+    _put(folder, "g1-third-key.pdf", docs[1].read_bytes(), _relabel(receipts[1], issuer_key=Account.create().address))
+    _put(folder, "g2.pdf", docs[2].read_bytes(), receipts[2])
+    single = _assert_bulk_is_single(folder, chain)
+    assert single == {
+        "a-dup-index-0.pdf": "valid",  # the key's own issuer vouches for whatever it anchored
+        "b-dup-index-0.pdf": "valid",
+        "c-other-kind.pdf": "unknown",
+        "d-past-count.pdf": "error",
+        "d-past-count-relabelled.pdf": "unknown",
+        "e-index-1.pdf": "valid",
+        "g0.pdf": "valid",
+        "g0-second-key.pdf": "valid",  # vouched for by the second issuer, as a single check says
+        "g1-third-key.pdf": "unknown",
+        "g2-second-key.pdf": "valid",  # revoked under the first key only: (key, root) are separate
+        "g2.pdf": "revoked",
+    }
+
+
+def test_bulk_a_back_dated_suspension_or_key_end_beside_genuine_documents(
+    chain: Chain, sceau: Any, issuer: str, genuine_root: tuple[list[Path], list[Receipt]], tmp_path: Path
+) -> None:
+    """Roots anchored by an issuer later suspended from before its anchor, and by a key whose
+    validity was ended (compromised) before its anchor, in one folder with a valid root."""
+    from certifier.keys import keystore
+    from tests.chainhelpers import root_actor
+
+    docs, receipts = genuine_root
+    ministry = root_actor(chain.w3, chain.registry)
+    anchored_at = chain.registry.functions.anchorOf(receipts[0].anchor.issuer_key, receipts[0].anchor.root).call()[0]
+    issuer_id = keystore.load(issuer).issuer_id
+    ministry.send(chain.registry.functions.suspendIssuer(issuer_id, anchored_at, "fraude"))
+
+    stolen = _new_issuer(sceau)
+    stolen_docs = write_docs(tmp_path / "stolen", 2, "stolen")
+    assert sceau("issue", "--issuer", stolen, *stolen_docs).exit_code == 0
+    stolen_receipt = Receipt.from_json(stolen_docs[0].with_name(stolen_docs[0].name + ".receipt.json").read_bytes())
+    at = chain.registry.functions.anchorOf(stolen_receipt.anchor.issuer_key, stolen_receipt.anchor.root).call()[0]
+    ministry.send(chain.registry.functions.endKeyValidity(stolen_receipt.anchor.issuer_key, at, True))
+
+    fine = _new_issuer(sceau)
+    fine_docs = write_docs(tmp_path / "fine", 2, "fine")
+    assert sceau("issue", "--issuer", fine, *fine_docs).exit_code == 0
+
+    folder = tmp_path / "bulk"
+    for i, d in enumerate(docs):
+        _put(folder, f"s{i}.pdf", d.read_bytes(), receipts[i])
+    for d in (*stolen_docs, *fine_docs):
+        _put(folder, d.name, d.read_bytes(), d.with_name(d.name + ".receipt.json").read_bytes())
+    single = _assert_bulk_is_single(folder, chain)
+    assert single == {
+        "fine-0.pdf": "valid",
+        "fine-1.pdf": "valid",
+        "s0.pdf": "untrusted_issuer",
+        "s1.pdf": "untrusted_issuer",
+        "s2.pdf": "untrusted_issuer",  # step 5 before revocation
+        "s3.pdf": "untrusted_issuer",
+        "stolen-0.pdf": "untrusted_issuer",
+        "stolen-1.pdf": "untrusted_issuer",
+    }
+
+
+def test_bulk_across_the_chunk_boundary_of_one_large_root(chain: Chain, issuer: str, tmp_path: Path) -> None:
+    """1,030 documents of one root straddle the pipeline's 1,024-document chunks: revoked
+    documents and forged receipts on either side of the boundary, each chunk reading the root
+    again, get the single verdicts (and the last chunk's root is read with a sibling's answer)."""
+    from verifier import bulk
+
+    n = bulk.CHUNK_ITEMS + 6
+    account = _issuer_account(issuer)
+    blobs = [f"d{i}".encode() for i in range(n)]
+    receipts = _anchor_tree(chain, account, [_leaf(b, i) for i, b in enumerate(blobs)], count=n)
+    from certifier.chain.transactions import Sender
+
+    sender = Sender(chain.w3, chain.registry, account)
+    root = receipts[0].anchor.root
+    for index in (1, 1022, 1024, 1029):
+        sender.send(chain.registry.functions.revoke(account.address, root, index, 1, bytes(32)), "revoke")
+    folder = tmp_path / "bulk"
+    folder.mkdir()
+    for i, (data, receipt) in enumerate(zip(blobs, receipts, strict=True)):
+        if i == 1023:  # the last of chunk 1 under a key that never anchored the root
+            receipt = _relabel(receipt, issuer_key=Account.create().address)
+        elif i == 1025:  # the first folding receipt of chunk 2 claims a revoked sibling's index
+            receipt = replace(receipt, document=replace(receipt.document, index=1024))
+        elif i == 1026:  # a broken proof
+            receipt = replace(receipt, proof=receipt.proof[1:])
+        _put(folder, f"d{i:04}.txt", data, receipt)
+    from verifier import limits
+
+    verifier = verifier_for(chain.url, chain.deployment)
+    try:
+        with limits.applied(replace(limits.current(), max_bulk_items=2 * n)):  # the default is 1,000
+            names = [i.name for i in bulk.collect(folder)]  # the chunks are the folder's sorted names
+            assert names[bulk.CHUNK_ITEMS - 1 : bulk.CHUNK_ITEMS + 1] == ["d1023.txt", "d1024.txt"]
+            single = _single_verdicts(folder, verifier)
+            assert _bulk_verdicts(folder, verifier) == single
+    finally:
+        verifier.close()
+    wrong = {k: v for k, v in single.items() if v != "valid"}
+    assert wrong == {
+        "d0001.txt": "revoked",
+        "d1022.txt": "revoked",
+        "d1023.txt": "unknown",
+        "d1024.txt": "revoked",
+        "d1025.txt": "tampered",
+        "d1026.txt": "tampered",
+        "d1029.txt": "revoked",
+    }
+
+
+# ---------------------------------------------------------------- bulk sources against single verification
+#
+# Found by the review of the bulk rewrite: the sources paired documents and receipts differently
+# from `verify_path` (both fixed in verifier/bulk_sources.py).
+
+
+def test_bulk_a_receipt_that_is_not_a_file_is_not_ignored(
+    chain: Chain, sceau: Any, issuer: str, tmp_path: Path
+) -> None:
+    """`sceau verify FILE` reads FILE.receipt.json whenever it exists (a folder there is an error);
+    the folder walk keeps only regular files, so bulk never sees that receipt and verifies the PDF
+    as a certified PDF alone: a verdict single verification does not give."""
+    from tests.conftest import issue_certified_pdf
+
+    (tmp_path / "issued").mkdir()
+    certified = issue_certified_pdf(sceau, issuer, tmp_path / "issued", "Licence de droit")
+    folder = tmp_path / "bulk"
+    _put(folder, "licence.pdf", certified.read_bytes(), None)
+    (folder / "licence.pdf.receipt.json").mkdir()
+    verifier = verifier_for(chain.url, chain.deployment)
+    try:
+        single = verifier.verify_path(folder / "licence.pdf", None).outcome.value
+    finally:
+        verifier.close()
+    assert single == "error"
+    assert _assert_bulk_is_single(folder, chain, (None,)) == {"licence.pdf": "error"}
+
+
+def test_bulk_a_zip_with_two_entries_of_one_name_is_refused(
+    chain: Chain, genuine_root: tuple[list[Path], list[Receipt]], tmp_path: Path
+) -> None:
+    """A candidate's ZIP holds two entries named diploma.pdf: a forgery first (what an archive
+    manager shows or extracts first), the genuine diploma last. Bulk verification (CLI and
+    POST /api/v1/verify/bulk) kept only the last entry of a name: the report said
+    "diploma.pdf: valid" and the forgery was never verified. Such an archive is now refused whole."""
+    import io
+    import zipfile
+
+    from certifier.service.app import create_app
+    from tests.conftest import run_sceau
+
+    docs, receipts = genuine_root
+    forged = b"%PDF-1.7 Doctorat de medecine - Jean Faux"
+    archive = tmp_path / "dossier.zip"
+    with zipfile.ZipFile(archive, "w") as zf, pytest.warns(UserWarning, match="Duplicate name"):
+        zf.writestr("diploma.pdf", forged)
+        zf.writestr("diploma.pdf.receipt.json", receipts[0].to_json())
+        zf.writestr("diploma.pdf", docs[0].read_bytes())
+        zf.writestr("diploma.pdf.receipt.json", receipts[0].to_json())
+    # what single verification says of each entry, extracted on its own
+    alone = {}
+    for i, data in enumerate((forged, docs[0].read_bytes())):
+        _put(tmp_path / f"entry{i}", "diploma.pdf", data, receipts[0])
+        alone[i] = verify_json(tmp_path / f"entry{i}" / "diploma.pdf")[1]["verdict"]
+    assert alone == {0: "tampered", 1: "valid"}
+
+    app = create_app({"TESTING": True, "SCEAU_RPC_URL": chain.url, "SCEAU_STORAGE": str(tmp_path / "s")})
+    try:
+        response = app.test_client().post(
+            "/api/v1/verify/bulk",
+            data={"archive": (io.BytesIO(archive.read_bytes()), "a.zip")},
+            content_type="multipart/form-data",
+        )
+        uploads = app.test_client().post(  # the same two files uploaded as parts, under one name
+            "/api/v1/verify/bulk",
+            data={"file": [(io.BytesIO(forged), "diploma.pdf"), (io.BytesIO(docs[0].read_bytes()), "diploma.pdf")]},
+            content_type="multipart/form-data",
+        )
+        assert (
+            uploads.status_code == 422 and "two files named 'diploma.pdf' in the upload" in uploads.get_json()["error"]
+        )
+    finally:
+        app.extensions["sceau"].dispose()
+    duplicate = "two files named 'diploma.pdf' in the archive: each name must be given once"
+    assert response.status_code == 422 and duplicate in response.get_json()["error"]
+    out = run_sceau("verify", "--bulk", archive, "--format", "json")
+    assert out.returncode != 0 and '"valid"' not in out.stdout and duplicate in out.stderr + out.stdout

@@ -4,6 +4,7 @@ every call (about 5 ms each here); verification makes thousands of calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -122,3 +123,42 @@ def _split(types: str) -> list[str]:
 @cache
 def registry_functions() -> dict[str, Function]:
     return {item["name"]: Function(item) for item in registry_abi() if item["type"] == "function"}
+
+
+_WORD = 32
+_STATIC_ARRAY = "bytes32[]"
+
+
+def encode_call(fn: Function, args: Sequence[Any]) -> str:
+    """The calldata of `fn(args)`, hex: words written directly for the registry's verification
+    views (addresses, uints, bools, bytes32, and at most one bytes32[]), eth-abi for anything else.
+    eth-abi validates and encodes through a tree of objects, ~0.2 ms a call; a bulk check makes
+    thousands. The test suite checks both give the same bytes."""
+    head: list[bytes] = []
+    tail = b""
+    for kind, value in zip(fn.inputs, args, strict=True):
+        word = _static_word(kind, value)
+        if word is not None:
+            head.append(word)
+        elif kind == _STATIC_ARRAY and not tail and all(isinstance(v, bytes) and len(v) == _WORD for v in value):
+            head.append((_WORD * len(fn.inputs)).to_bytes(_WORD, "big"))  # the one dynamic part: right after the head
+            tail = len(value).to_bytes(_WORD, "big") + b"".join(value)
+        else:
+            return fn.encode(*args)
+    return "0x" + (fn.selector + b"".join(head) + tail).hex()
+
+
+def _static_word(kind: str, value: Any) -> bytes | None:
+    """The 32-byte word of a static scalar, or None when `kind` or `value` is not one this handles."""
+    if kind == "address" and isinstance(value, str) and len(value) == 42 and value[:2] in ("0x", "0X"):
+        try:
+            return bytes(12) + bytes.fromhex(value[2:])
+        except ValueError:
+            return None
+    if kind == "bytes32" and isinstance(value, bytes) and len(value) == _WORD:
+        return value
+    if kind == "bool" and isinstance(value, bool):
+        return int(value).to_bytes(_WORD, "big")
+    if kind.startswith("uint") and kind[4:].isdigit() and type(value) is int and 0 <= value < 1 << int(kind[4:]):
+        return value.to_bytes(_WORD, "big")
+    return None

@@ -1,435 +1,289 @@
-"""Bulk verification: hundreds of documents at once, with the chain reads batched (one JSON-RPC
-batch of eth_calls for all anchors, one for all issuers) and every verdict computed by the same
-`verify_document` as a single verification."""
+"""Bulk verification: thousands of documents at once, every verdict computed by the same
+`verify_document` as a single verification, at the speed of hashing.
+
+The documents go through a pipeline a chunk at a time (bounded memory, whatever their number):
+read and SHA-256 on every core (file reads and hashlib release the GIL), receipts parsed, then
+the chain read for the whole chunk in one JSON-RPC batch per trusted registry, in a background
+thread while the next chunk is read and hashed. Per (registry, issuer key, root), the batch holds
+one `checkDocument` (the anchor, the key's and issuer's accreditation, and the registry's own
+check of one proof) and one `revocationOf` per other document of that root: the anchor is read
+once per root, not once per document. Verdicts come out in order as soon as their chunk is
+decided (`verify_stream`), so reports stream.
+
+Trust rules kept from single verification: an untrusted registry is never read; answers are keyed
+by trust anchor, key, root and index, so no receipt gets another registry's answer; a sibling's
+answer is used only after its own proof folded to the root (step 2, which `verify_document` makes
+before it looks at any answer); when the registry disagrees with the local fold of the one proof
+it checks, or any call fails, the documents concerned are read one by one as single verifications
+read them, and report their own failure."""
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import logging
-import zipfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
 from verifier import limits
 from verifier.abi import checksummed
-from verifier.chain import ChainReader, _status
+from verifier.bulk_reports import (
+    COLUMNS,
+    Line,
+    Tally,
+    exit_code,
+    iso_utc,
+    neutralised,
+    report_chunks,
+    report_csv,
+    report_html,
+    report_json,
+    report_row,
+    report_rows,
+    request_language,
+    write_report,
+)
+from verifier.bulk_sources import Item, collect, items_from_csv, items_from_dir, items_from_entries, items_from_zip
+from verifier.chain import MAX_REASON_CODE, ChainReader, DocumentStatus, Head
 from verifier.core.anchors import TrustAnchor
-from verifier.core.errors import DocumentError, InvalidReceipt, LimitExceeded, SceauError
+from verifier.core.errors import ChainError, DocumentError, InvalidReceipt, LimitExceeded, SceauError
 from verifier.core.hashing import sha256_bytes
-from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
-from verifier.core.verdict import Check, Outcome, Verdict, error_verdict
+from verifier.core.merkle import verify_proof
+from verifier.core.receipt import Receipt
+from verifier.core.verdict import Verdict, error_verdict
 from verifier.service import Verifier
 from verifier.verify import verify_document
 
+__all__ = [
+    "COLUMNS",
+    "Item",
+    "Line",
+    "Tally",
+    "collect",
+    "exit_code",
+    "items_from_csv",
+    "items_from_dir",
+    "items_from_entries",
+    "items_from_zip",
+    "iso_utc",
+    "neutralised",
+    "report_csv",
+    "report_html",
+    "report_chunks",
+    "report_json",
+    "report_row",
+    "report_rows",
+    "request_language",
+    "verify_items",
+    "verify_stream",
+    "write_report",
+]
+
 log = logging.getLogger(__name__)
-CHUNK = 1024 * 1024  # bytes inflated at a time from a ZIP entry, counted as they come
-ENTRIES_PER_ITEM = 4  # ZIP entries allowed per document: itself, its receipt, folders
+CHUNK_ITEMS = 1024  # documents in memory at once per pipeline stage (two stages: ~2,000 documents)
+HASH_TASK = 64  # documents read and hashed per task of the thread pool (a task per file costs more than it saves)
+#: (trust anchor, issuer key, root, index): the answers of one chunk's reads
+AnswerKey = tuple[TrustAnchor, str, bytes, int]
+Answers = dict[AnswerKey, tuple[tuple[bool, DocumentStatus], Head]]
 
 
-@dataclass(frozen=True)
-class Item:
-    name: str
-    data: bytes
-    receipt: bytes | None  # None: a certified PDF carries its own
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A document read, hashed and its receipt parsed: what deciding its verdict needs."""
+
+    item: Item
+    digest: bytes | None
+    receipt: Receipt | None
+    early: Verdict | None  # decided without the chain (unreadable, empty, malformed receipt)
+    data: bytes | None  # kept only for a document without receipt (a certified PDF carries its own)
 
 
-@dataclass(frozen=True)
-class Line:
-    name: str
-    verdict: Verdict
+def verify_items(items: Iterable[Item], verifier: Verifier) -> list[Line]:
+    """Every item's verdict, in order (see `verify_stream`, which yields them as they come)."""
+    return list(verify_stream(items, verifier))
 
 
-def _prefetch(reader: ChainReader, receipts: Sequence[Receipt]) -> dict[tuple[Any, ...], Any]:
-    """The registry's answers for every receipt, in JSON-RPC batches (one eth_call each), and the
-    issuers they name put in the reader's cache."""
-    keys = list(
-        {(checksummed(r.anchor.issuer_key), r.anchor.root, r.document.index, r.leaf, r.proof) for r in receipts}
-    )
-    at = hex(reader.head(0.0).number)  # one block for the whole report (and for each verdict's statement)
-    calls = [
-        reader.call_request("checkDocument", key, root, index, leaf, list(proof), block=at)
-        for key, root, index, leaf, proof in keys
-    ]
-    check = reader.functions["checkDocument"]
-    found: dict[tuple[Any, ...], Any] = {}
-    for (key, root, index, leaf, proof), raw in zip(keys, reader.rpc_batch(calls), strict=True):
+def verify_stream(
+    items: Iterable[Item], verifier: Verifier, *, chunk: int = CHUNK_ITEMS, processes: int = 1
+) -> Iterator[Line]:
+    """Every item's verdict, in order, each chunk's as soon as it is decided; items are pulled
+    from `items` a chunk at a time. One bad item is that item's error verdict, never a failed
+    report; the PDFs' decoded content counts against one budget for the whole run
+    (SCEAU_MAX_BULK_DECODED_BYTES). With `processes` > 1, chunks are verified by that many worker
+    processes (verifier/bulk_processes.py): for the CLI, never inside a web worker."""
+    if processes > 1:
+        from verifier.bulk_processes import verify_across
+
+        yield from verify_across(items, verifier, chunk=chunk, processes=processes)
+        return
+    cap = limits.current().max_bulk_decoded_bytes
+    source = iter(items)
+    with (
+        limits.budget("SCEAU_MAX_BULK_DECODED_BYTES", cap, "the decoded content of this bulk verification's PDFs"),
+        ThreadPoolExecutor(max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="sceau-hash") as hashing,
+        ThreadPoolExecutor(1, thread_name_prefix="sceau-read") as reading,
+    ):
+        pending: tuple[list[_Prepared], Future[Answers]] | None = None
+        while batch := list(islice(source, chunk)):
+            slices = [batch[i : i + HASH_TASK] for i in range(0, len(batch), HASH_TASK)]
+            hashed = [h for part in hashing.map(_hash_all, slices) for h in part]
+            prepared = [_parse(item, *h) for item, h in zip(batch, hashed, strict=True)]
+            answers = reading.submit(_read_chain, prepared, verifier)  # while the previous chunk is decided
+            if pending is not None:
+                yield from _decide(*pending, verifier)
+            pending = prepared, answers
+        if pending is not None:
+            yield from _decide(*pending, verifier)
+
+
+def _hash_all(items: Sequence[Item]) -> list[tuple[bytes | Exception, bytes, bytes | None]]:
+    return [_hash(item) for item in items]
+
+
+def _hash(item: Item) -> tuple[bytes | Exception, bytes, bytes | None]:
+    """Read `item` and SHA-256 it, in a worker thread (both release the GIL); a failure is returned."""
+    try:
+        data, receipt = item.load()
+    except OSError as exc:
+        return DocumentError(f"cannot be read ({exc.strerror or exc.__class__.__name__})"), b"", None
+    try:
+        return sha256_bytes(data), data, receipt
+    except DocumentError as exc:
+        return exc, data, receipt
+
+
+def _parse(item: Item, digest: bytes | Exception, data: bytes, receipt: bytes | None) -> _Prepared:
+    if isinstance(digest, Exception):
+        return _Prepared(item, None, None, error_verdict(f"{item.name}: {digest}", code="error.document"), None)
+    if receipt is None:
+        return _Prepared(item, digest, None, None, data)
+    try:
+        return _Prepared(item, digest, Receipt.from_json(receipt), None, None)
+    except InvalidReceipt as exc:
+        early = error_verdict(f"malformed receipt: {exc}", digest.hex(), code="error.malformed_receipt")
+        return _Prepared(item, digest, None, early, None)
+
+
+# ---------------------------------------------------------------- the chain, once per root
+
+
+def _read_chain(prepared: Sequence[_Prepared], verifier: Verifier) -> Answers:
+    """The registry's answers for a chunk: per trusted registry, one JSON-RPC batch at the newest
+    block, and the issuers its anchors name read into the reader's cache. A registry whose reads
+    fail gives no answers (its documents are then read one by one, and report the failure)."""
+    groups: dict[TrustAnchor, dict[tuple[str, bytes], list[Receipt]]] = {}
+    for p in prepared:
+        if p.receipt is None or p.early is not None or p.digest != p.receipt.document.sha256:
+            continue  # decided without the chain, or tampered: step (1) fails before any read
+        anchor = verifier.anchors.find(p.receipt.chain_id, p.receipt.registry)
+        if anchor is not None:  # an untrusted registry is never read
+            root = (checksummed(p.receipt.anchor.issuer_key), p.receipt.anchor.root)
+            groups.setdefault(anchor, {}).setdefault(root, []).append(p.receipt)
+    answers: Answers = {}
+    for anchor, roots in groups.items():
         try:
-            proof_valid, status = check.decode(raw)
-            found[(key, root, index, leaf, proof)] = (bool(proof_valid), _status(status))
-        except (SceauError, ValueError, TypeError):
-            continue  # that document's verdict asks again, and reports the failure itself
+            reader = verifier.reader(anchor)
+            head = reader.head(0.0)  # the newest block: a bulk check never says "unknown" from a held one
+            for key, answer in _read_roots(reader, head, roots).items():
+                answers[(anchor, *key)] = answer, head
+        except SceauError:
+            verifier.unpin(anchor)  # each verdict then reports the chain's failure itself
+    return answers
+
+
+def _read_roots(
+    reader: ChainReader, head: Head, roots: dict[tuple[str, bytes], list[Receipt]]
+) -> dict[tuple[str, bytes, int], tuple[bool, DocumentStatus]]:
+    """One batch for every root of a registry: for each, `checkDocument` of a document whose proof
+    folds locally, and `revocationOf` for each other index."""
+    at = hex(head.number)
+    calls: list[tuple[str, list[Any]]] = []
+    plan: list[tuple[str, bytes, int, list[int]]] = []
+    for (key, root), receipts in roots.items():
+        checked = next((r for r in receipts if verify_proof(root, r.leaf, r.proof)), None)
+        if checked is None:
+            continue  # every proof is broken: step (2) decides without the chain
+        index = checked.document.index
+        others = sorted({r.document.index for r in receipts} - {index})
+        calls.append(
+            reader.call_request("checkDocument", key, root, index, checked.leaf, list(checked.proof), block=at)
+        )
+        calls += [reader.call_request("revocationOf", key, root, i, block=at) for i in others]
+        plan.append((key, root, index, others))
+    raws = iter(reader.rpc_batch_each(calls))
+    found: dict[tuple[str, bytes, int], tuple[bool, DocumentStatus]] = {}
+    for key, root, index, others in plan:
+        codes = [next(raws) for _ in range(len(others) + 1)]
+        try:
+            proof_valid, state = _decoded_check(reader, codes[0])
+        except SceauError:
+            continue  # read one by one, each reporting the failure
+        if not proof_valid:
+            continue  # the registry disagrees with the local fold: let each document be read alone
+        found[(key, root, index)] = True, state
+        for i, raw in zip(others, codes[1:], strict=True):
+            try:
+                found[(key, root, i)] = True, _sibling(state, i, _decoded_reason(reader, raw))
+            except SceauError:
+                continue
     ids = sorted({s.issuer_id for _, s in found.values() if s.anchored})
-    reader.prefetch_issuers(ids)
+    reader.prefetch_issuers([i for i in ids if not reader.has_issuer(i)])
     return found
 
 
-def verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
-    """Every item's verdict, in order; chain reads batched per trusted registry (an untrusted one is
-    never read). One bad item is that item's error verdict, never a failed report; the PDFs' decoded
-    content counts against one budget for the whole run (SCEAU_MAX_BULK_DECODED_BYTES)."""
-    cap = limits.current().max_bulk_decoded_bytes
-    with limits.budget("SCEAU_MAX_BULK_DECODED_BYTES", cap, "the decoded content of this bulk verification's PDFs"):
-        return _verify_items(items, verifier)
+def _decoded_check(reader: ChainReader, raw: Any) -> tuple[bool, DocumentStatus]:
+    if isinstance(raw, SceauError):
+        raise raw
+    return reader.decode_check(raw)
 
 
-def _verify_items(items: Sequence[Item], verifier: Verifier) -> list[Line]:
-    parsed: list[tuple[Item, bytes | None, Receipt | None, Verdict | None]] = []
-    for item in items:
-        try:
-            digest = sha256_bytes(item.data)
-        except DocumentError as exc:
-            parsed.append((item, None, None, error_verdict(f"{item.name}: {exc}", code="error.document")))
-            continue
-        if item.receipt is None:
-            parsed.append((item, digest, None, None))
-            continue
-        try:
-            parsed.append((item, digest, Receipt.from_json(item.receipt), None))
-        except InvalidReceipt as exc:
-            parsed.append(
-                (
-                    item,
-                    digest,
-                    None,
-                    error_verdict(f"malformed receipt: {exc}", digest.hex(), code="error.malformed_receipt"),
-                )
-            )
-    by_anchor: dict[TrustAnchor, list[Receipt]] = {}
-    for _, _, receipt, _ in parsed:
-        if receipt is not None:
-            anchor = verifier.anchors.find(receipt.chain_id, receipt.registry)
-            if anchor is not None:
-                by_anchor.setdefault(anchor, []).append(receipt)
-    # answers are keyed by their registry too: a receipt naming one trusted registry must never get
-    # the answer another trusted registry gave for the same (key, root, index)
-    statuses: dict[tuple[Any, ...], Any] = {}
-    for anchor, receipts in by_anchor.items():
-        try:
-            for found, answer in _prefetch(verifier.reader(anchor), receipts).items():
-                statuses[(anchor, *found)] = answer
-        except SceauError:
-            verifier.unpin(anchor)  # each verdict below then reports the chain's failure itself
-    lines = []
-    for item, sha, receipt, early in parsed:
-        if early is not None:
-            verdict = early
-        else:
-            verdict = _verify_one(item, sha, receipt, verifier, statuses)
-        lines.append(Line(item.name, verdict))
-    return lines
+def _decoded_reason(reader: ChainReader, raw: Any) -> int:
+    if isinstance(raw, SceauError):
+        raise raw
+    (code,) = reader.decode_answer("revocationOf", raw)
+    if not 0 <= int(code) <= MAX_REASON_CODE:
+        raise ChainError(f"the registry answered an impossible revocation code {code}")
+    return int(code)
 
 
-def _verify_one(
-    item: Item, sha: bytes | None, receipt: Receipt | None, verifier: Verifier, statuses: dict[Any, Any]
-) -> Verdict:
+def _sibling(state: DocumentStatus, index: int, code: int) -> DocumentStatus:
+    """What `documentStatus(key, root, index)` answers, from the root's status and the document's
+    revocation code: everything but the revocation belongs to the root (AnchorRegistry.sol)."""
+    if not state.anchored or index >= state.document_count:
+        code = 0  # documentStatus reports no revocation there, whatever the slot holds
+    return replace(state, revocation=code)
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def _decide(prepared: list[_Prepared], answers: Future[Answers], verifier: Verifier) -> Iterator[Line]:
+    found = answers.result()
+    for p in prepared:
+        yield Line(p.item.name, p.early if p.early is not None else _verify_one(p, verifier, found))
+
+
+def _verify_one(p: _Prepared, verifier: Verifier, found: Answers) -> Verdict:
+    name, sha, receipt = p.item.name, p.digest, p.receipt
     digest = sha.hex() if sha else None
     try:
         if receipt is not None and sha is not None:
-            key = (
-                verifier.anchors.find(receipt.chain_id, receipt.registry),
-                checksummed(receipt.anchor.issuer_key),
-                receipt.anchor.root,
-                receipt.document.index,
-                receipt.leaf,
-                receipt.proof,
-            )
-            return verify_document(sha, receipt, verifier, status=statuses.get(key))
-        return verifier.verify_certified_pdf(item.data) or error_verdict(
-            f"{item.name}: no receipt, and not a certified PDF", digest, code="error.no_receipt"
+            anchor = verifier.anchors.find(receipt.chain_id, receipt.registry)
+            answer = None
+            if anchor is not None:
+                key = (anchor, checksummed(receipt.anchor.issuer_key), receipt.anchor.root, receipt.document.index)
+                answer = found.get(key)
+            status, head = answer if answer is not None else (None, None)
+            return verify_document(sha, receipt, verifier, status=status, head=head)
+        return verifier.verify_certified_pdf(p.data or b"") or error_verdict(
+            f"{name}: no receipt, and not a certified PDF", digest, code="error.no_receipt"
         )
     except LimitExceeded as exc:
-        return error_verdict(f"{item.name}: {exc}", digest, code="error.document")
+        return error_verdict(f"{name}: {exc}", digest, code="error.document")
     except SceauError as exc:
-        return error_verdict(f"{item.name}: {exc}", digest, code="error.other")
+        return error_verdict(f"{name}: {exc}", digest, code="error.other")
     except Exception as exc:  # one document's unforeseen failure must not sink the others' report
-        log.exception("bulk verification of %r failed", item.name)
-        return error_verdict(f"{item.name}: could not be verified ({exc.__class__.__name__})", digest)
-
-
-# ---------------------------------------------------------------- collecting documents
-
-
-def _pair(entries: dict[str, bytes]) -> list[Item]:
-    """Documents and their receipts (NAME and NAME.receipt.json); certified PDFs stand alone.
-    LimitExceeded past SCEAU_MAX_BULK_ITEMS documents or SCEAU_MAX_BULK_EXPANDED_BYTES bytes."""
-    bounds = limits.current()
-    _check_expanded(sum(len(data) for data in entries.values()))
-    items: list[Item] = []
-    for name in sorted(entries):
-        if name.endswith(".receipt.json"):
-            continue
-        if len(items) >= bounds.max_bulk_items:
-            raise _too_many_items()
-        items.append(Item(name, entries[name], entries.get(name + ".receipt.json")))
-    return items
-
-
-def items_from_entries(entries: Iterable[tuple[str, bytes]]) -> list[Item]:
-    """Uploaded files (documents and NAME.receipt.json), bounded as a ZIP's are."""
-    return _pair(dict(entries))
-
-
-def _too_many_items() -> LimitExceeded:
-    cap = limits.current().max_bulk_items
-    return limits.refuse("the number of documents", "SCEAU_MAX_BULK_ITEMS", cap, "documents; split the batch")
-
-
-def _check_expanded(total: int) -> None:
-    if total > limits.current().max_bulk_expanded_bytes:
-        raise _expanded_refusal()
-
-
-def _expanded_refusal() -> LimitExceeded:
-    cap = limits.current().max_bulk_expanded_bytes
-    return limits.refuse("the documents, uncompressed,", "SCEAU_MAX_BULK_EXPANDED_BYTES", cap)
-
-
-def _check_files(paths: Sequence[Path]) -> None:
-    """The CLI's folders and CSV lists: sizes from the file system, before anything is read."""
-    documents = [p for p in paths if not p.name.endswith(".receipt.json")]
-    if len(documents) > limits.current().max_bulk_items:
-        raise _too_many_items()
-    _check_expanded(sum(p.stat().st_size for p in paths))
-
-
-def items_from_dir(folder: Path) -> list[Item]:
-    files = [p for p in sorted(folder.rglob("*")) if p.is_file()]
-    _check_files(files)
-    return _pair({str(p.relative_to(folder)): p.read_bytes() for p in files})
-
-
-def items_from_zip(data: bytes | Path) -> list[Item]:
-    """The documents of a ZIP, refused fast when it holds too many entries or too many bytes: the
-    entries are counted before the central directory is parsed, the sizes the headers declare are
-    summed before anything is inflated, and the bytes actually inflated are counted as they come,
-    so that a header lying about its entry's size does not get past the bound either."""
-    bounds = limits.current()
-    if isinstance(data, Path):
-        if data.stat().st_size > 2 * bounds.max_bulk_expanded_bytes:
-            raise limits.refuse(f"{data.name}", "SCEAU_MAX_BULK_EXPANDED_BYTES", bounds.max_bulk_expanded_bytes)
-        data = data.read_bytes()
-    max_entries = ENTRIES_PER_ITEM * bounds.max_bulk_items
-    if data.count(b"PK\x01\x02") > max_entries:  # every central directory entry starts so: an upper bound
-        raise limits.refuse("the archive's entries", "SCEAU_MAX_BULK_ITEMS", bounds.max_bulk_items, "documents")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = [info for info in zf.infolist() if not info.is_dir()]
-            for info in infos:
-                if ".." in PurePosixPath(info.filename).parts or info.filename.startswith("/"):
-                    raise DocumentError(f"archive entry {info.filename!r} refused: path traversal")
-            _check_expanded(sum(info.file_size for info in infos))
-            left = bounds.max_bulk_expanded_bytes
-            entries: dict[str, bytes] = {}
-            for info in infos:
-                content = _inflate(zf, info, left)
-                left -= len(content)
-                entries[info.filename] = content
-    except zipfile.BadZipFile as exc:
-        raise DocumentError(f"not a ZIP file ({exc})") from None
-    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise DocumentError(f"the ZIP archive cannot be read ({exc})") from None
-    return _pair(entries)
-
-
-def _inflate(zf: zipfile.ZipFile, info: zipfile.ZipInfo, left: int) -> bytes:
-    """An entry's bytes, stopping as soon as they exceed `left`."""
-    out = bytearray()
-    with zf.open(info) as stream:
-        while chunk := stream.read(min(CHUNK, left - len(out) + 1)):
-            out += chunk
-            if len(out) > left:
-                raise _expanded_refusal()
-    return bytes(out)
-
-
-def items_from_csv(path: Path) -> list[Item]:
-    """A CSV with columns `file` and (optional) `receipt`, paths relative to the CSV."""
-    base = path.parent
-    with path.open(newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or "file" not in rows[0]:
-        raise DocumentError(f"{path}: the CSV needs a 'file' column (and optionally 'receipt')")
-    pairs = []
-    for row in rows:
-        doc = base / row["file"]
-        if not doc.is_file():
-            raise DocumentError(f"{path}: {row['file']}: no such file")
-        receipt_path = base / row["receipt"] if row.get("receipt") else doc.with_name(doc.name + ".receipt.json")
-        pairs.append((row["file"], doc, receipt_path if receipt_path.is_file() else None))
-    _check_files([doc for _, doc, _ in pairs])
-    items = []
-    for name, doc, found in pairs:
-        receipt = found.read_bytes()[: MAX_RECEIPT_BYTES + 1] if found is not None else None
-        items.append(Item(name, doc.read_bytes(), receipt))
-    return items
-
-
-def collect(source: Path) -> list[Item]:
-    if source.is_dir():
-        return items_from_dir(source)
-    if not source.exists():
-        raise DocumentError(f"{source}: no such file or directory")
-    if source.suffix.lower() == ".zip":
-        return items_from_zip(source)
-    if source.suffix.lower() == ".csv":
-        return items_from_csv(source)
-    raise DocumentError(f"{source}: give a directory, a .zip or a .csv")
-
-
-# ---------------------------------------------------------------- reports
-
-
-def iso_utc(ts: int | None) -> str | None:
-    """Unix seconds as an ISO 8601 UTC date-time (2026-07-01T09:30:00Z), as reports show them."""
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
-
-
-def _said(v: Verdict) -> Check | None:
-    """The check a person should read about `v`: the first that failed, else the validity period."""
-    failed = [c for c in v.checks if c.ok is False]
-    if failed:
-        return failed[0]
-    return next((c for c in v.checks if c.id == "expiry"), None)
-
-
-def report_rows(lines: Iterable[Line], lang: str = "en") -> list[dict[str, Any]]:
-    """One row per document: codes for machines (verdict, code, revocation reason), words in `lang`
-    for people (result, detail), ISO 8601 UTC dates. Technical error details stay in the JSON report."""
-    from verifier.core.messages import message
-    from verifier.i18n import KIND_NOUNS, VERDICTS
-
-    rows = []
-    for line in lines:
-        v = line.verdict
-        said = None if v.outcome is Outcome.ERROR else _said(v)
-        if v.outcome is Outcome.ERROR:
-            code, detail = v.error_code or "error.other", message(v.error_code or "error.other", {}, lang)
-        else:
-            code, detail = (said.code, said.text(lang)) if said else ("", "")
-        kind = v.document.get("kind")
-        rows.append(
-            {
-                "file": line.name,
-                "verdict": v.outcome.value,
-                "result": VERDICTS[v.outcome.value][lang],
-                "issuer": (v.issuer or {}).get("name"),
-                "kind": KIND_NOUNS.get(kind, {}).get(lang, kind) if kind else None,
-                "anchoredAt": iso_utc((v.anchor or {}).get("anchoredAt")),
-                "revocation": (v.revocation or {}).get("reason"),
-                "sha256": v.sha256,
-                "code": code,
-                "detail": detail,
-            }
-        )
-    return rows
-
-
-def report_json(lines: Sequence[Line]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for line in lines:
-        counts[line.verdict.outcome.value] = counts.get(line.verdict.outcome.value, 0) + 1
-    return {
-        "summary": {"documents": len(lines), **counts},
-        "documents": [{"file": ln.name, **ln.verdict.to_dict()} for ln in lines],
-    }
-
-
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralised(value: Any) -> Any:
-    """A cell a spreadsheet shows as text: one starting like a formula (a file named
-    ``=HYPERLINK(…)``) gets a leading apostrophe, as OWASP advises against CSV injection."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def request_language(request: Any) -> str:
-    """The HTML report's language for an HTTP request: ``?lang=``, the ``lang`` cookie, Accept-Language."""
-    from verifier.i18n import pick_language
-
-    return pick_language(request.args.get("lang"), request.cookies.get("lang"), request.accept_languages)
-
-
-COLUMNS = ("file", "verdict", "result", "issuer", "kind", "anchoredAt", "revocation", "sha256", "code", "detail")
-
-
-def report_csv(lines: Sequence[Line], lang: str = "en") -> str:
-    """A spreadsheet's report: headers and words in `lang` (English by default), the `verdict`
-    and `code` columns machine-readable codes whatever the language, dates ISO 8601 UTC."""
-    from verifier.i18n import REPORT
-
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([REPORT[c][lang] for c in COLUMNS])
-    for row in report_rows(lines, lang):
-        writer.writerow([neutralised(row[c]) for c in COLUMNS])
-    return out.getvalue()
-
-
-_ROW = (
-    '<tr class="{cls}" data-verdict="{verdict}"><td>{file}</td><td>{result}</td><td>{issuer}</td><td>{kind}</td>'
-    "<td>{anchored}</td><td>{detail}</td></tr>"
-)
-
-
-def report_html(lines: Sequence[Line], lang: str = "en") -> str:
-    """The printable report, all in `lang` (fr or en)."""
-    from verifier.core.messages import day_of
-    from verifier.i18n import REPORT
-
-    words = {key: html.escape(REPORT[key][lang]) for key in REPORT}
-    rows = report_rows(lines, lang)
-    valid = sum(1 for r in rows if r["verdict"] == "valid")
-    body = "\n".join(
-        _ROW.format(
-            cls="ok" if line.verdict.outcome is Outcome.VALID else "ko",
-            verdict=line.verdict.outcome.value,
-            anchored=day_of(at, lang) if (at := (line.verdict.anchor or {}).get("anchoredAt")) else "",
-            **{k: html.escape(str(neutralised(r[k]) or "")) for k in ("file", "result", "issuer", "kind", "detail")},
-        )
-        for line, r in zip(lines, rows, strict=True)
-    )
-    head = (
-        "".join(f'<th scope="col">{words[k].capitalize()}</th>' for k in ("file", "verdict", "issuer", "kind"))
-        + f'<th scope="col">{words["anchored"]}</th><th scope="col">{words["detail"].capitalize()}</th>'
-    )
-    summary = html.escape(REPORT["summary"][lang].format(valid=valid, total=len(rows)))
-    return f"""<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8"><title>{words["title"]} · Sceau</title>
-<style>body{{font:14px system-ui,sans-serif;margin:2rem}}table{{border-collapse:collapse;width:100%}}
-td,th{{border:1px solid #999;padding:.3rem .5rem;text-align:left;vertical-align:top}}
-tr.ko td:nth-child(2){{color:#a4161a;font-weight:700}}tr.ok td:nth-child(2){{color:#0b6b2b;font-weight:700}}
-@media print{{body{{margin:0}}}}</style></head><body>
-<h1>{words["title"]}</h1>
-<p>{summary}</p>
-<table><thead><tr>{head}</tr></thead>
-<tbody>
-{body}
-</tbody></table></body></html>
-"""
-
-
-def exit_code(lines: Sequence[Line]) -> int:
-    """0 when every document is valid; otherwise the most serious single-verification code."""
-    order = {
-        Outcome.VALID: 0,
-        Outcome.EXPIRED: 1,
-        Outcome.NOT_YET_VALID: 1,
-        Outcome.VALID_REVOCATION_UNCHECKED: 1,
-        Outcome.SEAL_ONLY: 1,
-        Outcome.REVOKED: 2,
-        Outcome.TAMPERED: 3,
-        Outcome.UNKNOWN: 3,
-        Outcome.UNTRUSTED_ISSUER: 3,
-        Outcome.ERROR: 4,
-    }
-    worst = max((ln.verdict.outcome for ln in lines), key=lambda o: order[o], default=Outcome.VALID)
-    return worst.exit_code
+        log.exception("bulk verification of %r failed", name)
+        return error_verdict(f"{name}: could not be verified ({exc.__class__.__name__})", digest)

@@ -1,30 +1,34 @@
 """Read-only access to the registry on chain. The verifier's only window on the chain.
 
-Why one module of this size: every read the verifier makes of a chain goes through here (one
-transport, one decoding, one cache keyed by block), so that what the verifier trusts of an endpoint
-can be reviewed in one place."""
+Every read the verifier makes of a chain goes through here (one cache keyed by block, single flight
+and coalescing of concurrent misses, one decoding), so that what the verifier trusts of an endpoint
+can be reviewed in one place; the transport is jsonrpc.py, the calldata abi.py.
+
+Why one module of this size: the cache, the coalescing and the freshness of the head are one
+argument about what a verdict rests on (which block, read when), reviewed together."""
 
 from __future__ import annotations
 
 import enum
-import http.client
-import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from eth_utils.address import to_checksum_address
-from web3 import Web3
-from web3.exceptions import Web3Exception
 
-from verifier.abi import checksummed, registry_functions
+from verifier.abi import checksummed, encode_call, registry_functions
 from verifier.artifacts import registry_abi
 from verifier.core.errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
+from verifier.core.hashing import keccak256
+from verifier.jsonrpc import JsonRpc
+
+if TYPE_CHECKING:
+    from web3 import Web3
+    from web3.contract import Contract
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
-RPC_BATCH = 400  # calls per JSON-RPC batch: well under anvil's ~2 MiB body limit
 
 
 #: Revocation codes are 4-bit nibbles on chain: 0 to 5 are the ``Reason`` members, 6 to 15 are
@@ -107,10 +111,11 @@ _ISSUER_EVENTS = (
 _ACCREDITOR_EVENT = "AccreditorNamed(address,string,uint32)"
 LOG_RANGE = 10_000  # blocks per eth_getLogs: public providers refuse wider ranges
 MAX_CACHED_ISSUERS = 100_000
+MAX_CACHED_STATUSES = 200_000  # answers held for one block (a few hundred bytes each)
 
 
 def _topic(signature: str) -> str:
-    return "0x" + Web3.keccak(text=signature).hex().removeprefix("0x")
+    return "0x" + keccak256(signature.encode()).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,113 +177,80 @@ class ChainReader:
     def __init__(self, rpc_url: str, registry: str, *, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
         self.timeout = timeout
-        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
         self.registry = to_checksum_address(registry)
-        self.contract = self.w3.eth.contract(address=self.registry, abi=registry_abi())
+        self._w3: Web3 | None = None
+        self._contract: Contract | None = None
         self.functions = registry_functions()
+        self.transport = JsonRpc(rpc_url, timeout=timeout)
         self._lock = threading.Lock()
-        self._idle: list[http.client.HTTPConnection] = []
-        parts = urlsplit(rpc_url)
-        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._chain_id: int | None = None
         self._issuer_cache: dict[int, IssuerInfo] = {}
         self._head: Head | None = None
         self._head_read_at = 0.0
         self._status_cache: dict[tuple[Any, ...], tuple[bool, DocumentStatus]] = {}
+        # single flight and coalescing of cache misses (see `_read_coalesced`)
+        self._head_lock = threading.Lock()
+        self._flight = threading.Condition(self._lock)
+        self._in_flight: dict[tuple[Any, ...], _Slot] = {}
+        self._queued: list[_Slot] = []
+        self._sending = False
+        #: reads answered by another thread's request (single flight): a figure for logs and tests
+        self.shared_reads = 0
+        #: threads now waiting for a read another thread is making (of the head or of a document)
+        self.waiting = 0
+
+    @property
+    def w3(self) -> Web3:
+        """web3, made on first use: only the rarer reads (logs, code, old blocks) need it, and
+        importing it costs most of a second at every start of `sceau-verify`."""
+        if self._w3 is None:
+            from web3 import Web3
+
+            self._w3 = Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": self.timeout}))
+        return self._w3
+
+    @property
+    def contract(self) -> Contract:
+        if self._contract is None:
+            self._contract = self.w3.eth.contract(address=self.registry, abi=registry_abi())
+        return self._contract
 
     def rpc(self, method: str, params: list[Any]) -> Any:
         """One JSON-RPC request."""
-        reply = self._post(json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}), method)
-        if not isinstance(reply, dict):
-            raise ChainError(f"the chain at {self.rpc_url} answered {method} with something other than an object")
-        if "error" in reply:
-            raise ChainError(f"the chain at {self.rpc_url} failed on {method}: {reply['error']}")
-        return reply.get("result")
+        return self.transport.call(method, params)
 
-    def rpc_batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-        """Many JSON-RPC requests as batches of RPC_BATCH, results in the order of `calls`."""
-        results: list[Any] = []
-        for start in range(0, len(calls), RPC_BATCH):
-            chunk = calls[start : start + RPC_BATCH]
-            body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": m, "params": p} for i, (m, p) in enumerate(chunk)])
-            reply = self._post(body, "a batch")
-            if not isinstance(reply, list):
-                raise ChainError(f"the chain at {self.rpc_url} refused a batch: {reply}")
-            by_id = {r.get("id"): r for r in reply if isinstance(r, dict)}
-            for i in range(len(chunk)):
-                r = by_id.get(i, {})
-                if "error" in r:
-                    raise ChainError(f"the chain at {self.rpc_url} failed a call: {r['error']}")
-                results.append(r.get("result"))
-        return results
+    def rpc_batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Many JSON-RPC requests, results in the order of `calls`; the first failed call raises."""
+        return self.transport.batch(calls)
 
-    def _post(self, body: str, what: str) -> Any:
-        """POST a JSON-RPC body on a kept-alive connection from this reader's small pool
-        (http.client: a third of the cost of requests per call, which matters at thousands of
-        verifications a second); the parsed JSON reply."""
-        data = b""
-        for attempt in (1, 2):
-            conn = self._take()
-            try:
-                conn.request("POST", self._path, body, {"Content-Type": "application/json"})
-                data = conn.getresponse().read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                if attempt == 2:  # a kept-alive connection may have been closed by the node: retry once
-                    raise ChainUnreachable(
-                        f"cannot reach the chain at {self.rpc_url} ({what}): {exc.__class__.__name__}"
-                    ) from None
-                continue
-            self._give_back(conn)
-            break
-        try:
-            return json.loads(data)
-        except ValueError:
-            raise ChainError(f"the chain at {self.rpc_url} answered {what} with something other than JSON") from None
-
-    def _take(self) -> http.client.HTTPConnection:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        parts = urlsplit(self.rpc_url)
-        factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        return factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
-
-    def _give_back(self, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            if len(self._idle) < 8:
-                self._idle.append(conn)
-                return
-        conn.close()
+    def rpc_batch_each(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """As `rpc_batch`, a failed call a ChainError in its place (jsonrpc.JsonRpc.batch_each)."""
+        return self.transport.batch_each(calls)
 
     def close(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-    def __del__(self) -> None:  # a reader dropped without close() must not leak its sockets
-        try:
-            self.close()
-        except Exception:  # interpreter shutdown: nothing left to release
-            pass
+        self.transport.close()
 
     def call_request(self, name: str, *args: Any, block: str = "latest") -> tuple[str, list[Any]]:
         """The JSON-RPC method and params of a view call of the registry, for `rpc` or `rpc_batch`;
         `block` a tag or a hex block number."""
-        return "eth_call", [{"to": self.registry, "data": self.functions[name].encode(*args)}, block]
+        return "eth_call", [{"to": self.registry, "data": encode_call(self.functions[name], args)}, block]
 
     def eth_call(self, name: str, *args: Any, block: str = "latest") -> tuple[Any, ...]:
-        fn = self.functions[name]
-        data = self.rpc(*self.call_request(name, *args, block=block))
+        return self.decode_answer(name, self.rpc(*self.call_request(name, *args, block=block)))
+
+    def decode_answer(self, name: str, data: Any) -> tuple[Any, ...]:
+        """The decoded answer of view `name`; NotDeployed for an empty answer (no code there),
+        ChainError for one that does not decode."""
         if not data or data == "0x":
             raise NotDeployed(f"no Sceau registry answers at {self.registry} on {self.rpc_url}")
         try:
-            return fn.decode(data)
+            return self.functions[name].decode(data)
         except Exception as exc:  # eth-abi raises several decoding errors
             raise ChainError(f"the registry's answer to {name} cannot be decoded ({exc.__class__.__name__})") from None
 
     def _call(self, what: str, fn: Any) -> Any:
+        from web3.exceptions import Web3Exception
+
         try:
             return fn()
         except OSError as exc:
@@ -308,20 +280,94 @@ class ChainReader:
     ) -> tuple[bool, DocumentStatus]:
         """Document `index` of the batch that `key` anchored as `root`, with the on-chain proof check,
         as of block `head` (read once per block: a second verification of the same document in the
-        same block asks the chain nothing)."""
-        at = hex(head.number) if head is not None else "latest"
-        cache_key = (head.hash if head is not None else None, checksummed(key), root, index, leaf, tuple(proof))
-        if head is not None:
-            with self._lock:
-                found = self._status_cache.get(cache_key)
+        same block asks the chain nothing, and one arriving while the first is being read waits for
+        that read instead of making its own)."""
+        key = checksummed(key)
+        if head is None:
+            proof_valid, raw = self.eth_call("checkDocument", key, root, index, leaf, proof)
+            return bool(proof_valid), _status(raw)
+        cache_key = (head.hash, key, root, index, leaf, tuple(proof))
+        with self._lock:
+            found = self._status_cache.get(cache_key)
+        if found is not None:
+            return found
+        request = self.call_request("checkDocument", key, root, index, leaf, proof, block=hex(head.number))
+        answer: tuple[bool, DocumentStatus] = self._read_coalesced(cache_key, request, self.decode_check)
+        return answer
+
+    def decode_check(self, data: Any) -> tuple[bool, DocumentStatus]:
+        """The decoded answer of `checkDocument`: (proofValid, status)."""
+        proof_valid, raw = self.decode_answer("checkDocument", data)
+        return bool(proof_valid), _status(raw)
+
+    def _read_coalesced(self, cache_key: tuple[Any, ...], request: tuple[str, list[Any]], decode: Any) -> Any:
+        """The answer to `request`, kept in the block's cache under `cache_key`.
+
+        Single flight: a miss for a key already being read waits for that read. Coalescing: misses
+        that arrive while a request is out are queued, and when it returns one of their threads
+        sends them all as one JSON-RPC batch (the others wait), so N concurrent misses cost at most
+        two round trips and never N. Each sender sends only what was queued when it took over,
+        so no thread keeps sending for the others indefinitely."""
+        with self._flight:
+            found = self._status_cache.get(cache_key)
             if found is not None:
                 return found
-        proof_valid, raw = self.eth_call("checkDocument", checksummed(key), root, index, leaf, proof, block=at)
-        answer = bool(proof_valid), _status(raw)
-        if head is not None:
-            with self._lock:
-                self._status_cache[cache_key] = answer
-        return answer
+            slot = self._in_flight.get(cache_key)
+            if slot is None:
+                slot = self._in_flight[cache_key] = _Slot(cache_key, request, decode)
+                self._queued.append(slot)
+            else:
+                self.shared_reads += 1
+            self.waiting += 1
+            try:
+                while not slot.done:
+                    if not self._sending:
+                        self._sending = True
+                        batch, self._queued = self._queued, []
+                        break
+                    self._flight.wait()
+                else:
+                    return slot.outcome()
+            finally:
+                self.waiting -= 1
+        self._send(batch)
+        return slot.outcome()
+
+    def _send(self, batch: list[_Slot]) -> None:
+        """Read `batch` in one JSON-RPC batch, fill its slots (answers cached, failures kept as each
+        slot's error), then let the next waiting thread send what queued meanwhile."""
+        try:
+            raws = self.rpc_batch_each([s.request for s in batch]) if len(batch) > 1 else [self._one(batch[0])]
+            for slot, raw in zip(batch, raws, strict=True):
+                try:
+                    if isinstance(raw, ChainError):
+                        raise raw
+                    slot.answer = slot.decode(raw)
+                except ChainError as exc:
+                    slot.error = exc
+        except ChainError as exc:
+            for slot in batch:
+                slot.error = exc
+        finally:
+            with self._flight:
+                for slot in batch:
+                    if slot.answer is None and slot.error is None:  # interrupted by something unforeseen
+                        slot.error = ChainError(f"the read from {self.rpc_url} was interrupted")
+                    slot.done = True
+                    self._in_flight.pop(slot.key, None)
+                    if slot.answer is not None and slot.key[0] == (self._head.hash if self._head else None):
+                        if len(self._status_cache) >= MAX_CACHED_STATUSES:  # a long-held block: start afresh
+                            self._status_cache = {}
+                        self._status_cache[slot.key] = slot.answer  # never cache an answer of a block left behind
+                self._sending = False
+                self._flight.notify_all()
+
+    def _one(self, slot: _Slot) -> Any:
+        """A lone read as a plain request (a batch of one costs the node more to parse)."""
+        try:
+            return self.rpc(*slot.request)
+        except ChainError as exc:
+            return exc
 
     # ------------------------------------------------------------ the block a verdict rests on
 
@@ -329,11 +375,30 @@ class ChainReader:
         """The latest block, re-read when the one held is older than `freshness` seconds. On a new
         block, the answers cached for older blocks are dropped, and issuers named by the registry's
         events since the last block seen are read afresh (their records change only through events)."""
-        now = time.monotonic()
+        arrived = time.monotonic()
         with self._lock:
             held, read_at = self._head, self._head_read_at
-        if held is not None and now - read_at < freshness:
+        if held is not None and arrived - read_at < freshness:
             return held
+        with self._lock:
+            self.waiting += 1
+        try:
+            self._head_lock.acquire()  # single flight: threads that find the head stale together read it once
+        finally:
+            with self._lock:
+                self.waiting -= 1
+        try:
+            with self._lock:
+                held, read_at = self._head, self._head_read_at
+            # a read that started after this call arrived, or one still within `freshness`, will do
+            if held is not None and (read_at >= arrived or time.monotonic() - read_at < freshness):
+                return held
+            return self._read_head(held)
+        finally:
+            self._head_lock.release()
+
+    def _read_head(self, held: Head | None) -> Head:
+        now = time.monotonic()
         raw = self.rpc("eth_getBlockByNumber", ["latest", False])
         if not isinstance(raw, dict):
             raise ChainError(f"the chain at {self.rpc_url} did not answer eth_getBlockByNumber")
@@ -384,12 +449,18 @@ class ChainReader:
                 self._issuer_cache[issuer_id] = info
         return info
 
+    def has_issuer(self, issuer_id: int) -> bool:
+        """Whether the issuer's record is cached (bulk checks read only the others)."""
+        return issuer_id in self._issuer_cache
+
     def _read_issuer(self, issuer_id: int) -> IssuerInfo:
         (raw,) = self.eth_call("issuer", issuer_id)
         return IssuerInfo.from_abi(raw)
 
     def prefetch_issuers(self, issuer_ids: list[int]) -> None:
         """Read many issuers in JSON-RPC batches into the cache (bulk checks)."""
+        if not issuer_ids:
+            return
         decode = self.functions["issuer"].decode
         for issuer_id, raw in zip(
             issuer_ids, self.rpc_batch([self.call_request("issuer", i) for i in issuer_ids]), strict=True
@@ -462,6 +533,23 @@ class ChainReader:
     def block_hash(self, number: int) -> bytes | None:
         block = self._call("eth_getBlockByNumber", lambda: self.w3.eth.get_block(number))
         return bytes(block["hash"]) if block else None
+
+
+class _Slot:
+    """One read waiting in `ChainReader._read_coalesced`: filled by whichever thread sends it."""
+
+    __slots__ = ("answer", "decode", "done", "error", "key", "request")
+
+    def __init__(self, key: tuple[Any, ...], request: tuple[str, list[Any]], decode: Any) -> None:
+        self.key, self.request, self.decode = key, request, decode
+        self.answer: Any = None
+        self.error: ChainError | None = None
+        self.done = False
+
+    def outcome(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.answer
 
 
 def _status(raw: Any) -> DocumentStatus:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from verifier.chain import ChainReader
 from verifier.core.anchors import TrustAnchor, TrustAnchors
@@ -18,8 +19,10 @@ from verifier.core.hashing import sha256_bytes, sha256_file
 from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
 from verifier.core.verdict import Check, Outcome, Verdict, error_from, error_verdict
 from verifier.pdf import is_pdf, open_certified
-from verifier.trustlist import TrustList
 from verifier.verify import untrusted_registry, verify_document
+
+if TYPE_CHECKING:  # eth-account, which signed trust lists need, takes most of a second to import
+    from verifier.trustlist import TrustList
 
 PIN_SECONDS = 30.0  # how long a proof that the endpoint serves the anchor's chain is reused
 

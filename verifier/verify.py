@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from verifier.chain import ChainReader, DocumentStatus, IssuerInfo, Reason
+from verifier.chain import ChainReader, DocumentStatus, Head, IssuerInfo, Reason
 from verifier.core.errors import ChainError, SceauError
 from verifier.core.kinds import kind_name
 from verifier.core.merkle import NO_FIELDS, verify_proof
@@ -147,11 +147,13 @@ def verify_document(
     now: int | None = None,
     batch_known: bool = True,
     status: tuple[bool, DocumentStatus] | None = None,
+    head: Head | None = None,
 ) -> Verdict:
     """Decide whether the document with SHA-256 `digest` is what `receipt` certifies.
 
     `batch_known`: False for a receipt rebuilt from a seal (no transaction, no batch size).
-    `status`: the registry's answer already read in a batch (bulk checks)."""
+    `status`, `head`: the registry's answer already read in a batch (bulk checks), and the block
+    it was read at (the verdict states that block, not a later one)."""
     now = int(time.time()) if now is None else now
     sha = digest.hex()
     doc = receipt.document
@@ -175,7 +177,8 @@ def verify_document(
     trust_info = anchor.to_dict()
     try:
         reader = verifier.reader(anchor)
-        head = reader.head(verifier.freshness)  # the block every answer below is read at
+        if status is None or head is None:
+            head = reader.head(verifier.freshness)  # the block every answer below is read at
         proof_on_chain, state = status or reader.check_document(
             receipt.anchor.issuer_key, receipt.anchor.root, doc.index, receipt.leaf, list(receipt.proof), head=head
         )

@@ -7,17 +7,19 @@ authenticated issuers)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify, stream_with_context
 from flask import request as flask_request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_options_header
 
 from verifier import limits
 from verifier.config import rpc_url, trust_anchors
@@ -54,6 +56,12 @@ def bounded() -> Iterator[limits.Limits]:
         yield bounds
 
 
+def verdict_response(body: dict[str, Any]) -> Response:
+    """A 200 verdict as compact JSON, straight from the C encoder (jsonify goes through Flask's
+    JSON provider: a few tens of microseconds more on the path measured against a hello-world)."""
+    return Response(json.dumps(body, separators=(",", ":")), mimetype="application/json")
+
+
 def limit_body(exc: LimitExceeded) -> dict[str, Any]:
     return {"name": exc.setting, "max": exc.limit}
 
@@ -65,26 +73,77 @@ def verify() -> ResponseReturnValue:
     when the request itself is unusable, 413 past a bound (named in ``limit``)."""
     if flask_request.is_json:
         return _verify_digest()
-    unknown = _unknown_parts({"file", "receipt"})
-    if unknown:
-        return jsonify(error_verdict(unknown).to_dict()), 400
-    upload = flask_request.files.get("file")
-    receipt = flask_request.files.get("receipt")
-    if upload is None:
-        return jsonify(error_verdict("missing multipart field 'file' (the document)").to_dict()), 400
+    plain = _plain_uploads({"file", "receipt"})
+    if plain is not None and "file" in plain:
+        document, receipt = plain["file"], plain.get("receipt")
+    else:
+        unknown = _unknown_parts({"file", "receipt"})
+        if unknown:
+            return jsonify(error_verdict(unknown).to_dict()), 400
+        upload, uploaded_receipt = flask_request.files.get("file"), flask_request.files.get("receipt")
+        if upload is None:
+            return jsonify(error_verdict("missing multipart field 'file' (the document)").to_dict()), 400
+        document, receipt = upload.read(), uploaded_receipt.read() if uploaded_receipt is not None else None
     try:
         verifier = current_verifier()
     except SceauError as exc:
         return jsonify(error_verdict(str(exc)).to_dict()), 503
     try:
         with bounded():
-            verdict = verifier.verify_bytes(upload.read(), receipt.read() if receipt is not None else None)
+            verdict = verifier.verify_bytes(document, receipt)
     except LimitExceeded as exc:
         body = error_verdict(f"field 'file': {exc}", code="error.document").to_dict()
         return jsonify({**body, "limit": limit_body(exc)}), 413
     if receipt is None and verdict.error and verdict.error.startswith("no receipt given"):
         return jsonify(verdict.to_dict()), 400  # the request itself is incomplete
-    return jsonify(verdict.to_dict())
+    return verdict_response(verdict.to_dict())
+
+
+def _plain_uploads(known: set[str]) -> dict[str, bytes] | None:
+    """The files of a plain multipart/form-data body, by part name, or None for anything else
+    (then werkzeug's parser reads it, and answers exactly as before).
+
+    Why: werkzeug scans a part for its boundary with a regular expression, ~0.5 ms for 100 KiB,
+    half of what verifying an upload costs; `bytes.find` does it at memory speed. Plain means:
+    CRLF line ends, no preamble nor epilogue, every part a file (`filename` given) named in
+    `known` and named once, only Content-Disposition and Content-Type headers, and the boundary
+    appearing nowhere but at the delimiters, so that no parser could split the body otherwise.
+    The body is read whole, within MAX_CONTENT_LENGTH as werkzeug reads it (413 past it)."""
+    mimetype, options = parse_options_header(flask_request.headers.get("Content-Type", ""))
+    boundary = options.get("boundary", "")
+    if mimetype != "multipart/form-data" or not 0 < len(boundary) <= 70 or not boundary.isascii():
+        return None
+    body = flask_request.get_data()  # kept: werkzeug parses the same bytes if this gives up
+    delimiter = b"--" + boundary.encode()
+    opening, separator, closing = delimiter + b"\r\n", b"\r\n" + delimiter + b"\r\n", b"\r\n" + delimiter + b"--\r\n"
+    if not body.startswith(opening) or not body.endswith(closing):
+        return None
+    pieces = body[len(opening) : len(body) - len(closing)].split(separator)
+    if body.count(delimiter) != len(pieces) + 1:
+        return None
+    files: dict[str, bytes] = {}
+    for piece in pieces:
+        head, blank, data = piece.partition(b"\r\n\r\n")
+        disposition = None
+        for line in head.split(b"\r\n") if blank else [b""]:
+            name, colon, value = line.partition(b":")
+            if not colon or name.strip().lower() not in (b"content-disposition", b"content-type"):
+                return None
+            if name.strip().lower() == b"content-disposition":
+                if disposition is not None:
+                    return None
+                disposition = value
+        if disposition is None:
+            return None
+        try:
+            kind, extra = parse_options_header(disposition.decode())
+        except UnicodeDecodeError:
+            return None
+        part = extra.get("name")
+        if kind != "form-data" or extra.get("filename") is None or part not in known or part in files:
+            return None
+        files[part] = data
+    return files
 
 
 def _verify_digest() -> ResponseReturnValue:
@@ -120,7 +179,8 @@ def _verify_digest() -> ResponseReturnValue:
         verifier = current_verifier()
     except SceauError as exc:
         return jsonify(error_verdict(str(exc)).to_dict()), 503
-    return jsonify(verifier.verify_digest(digest, lambda: Receipt.from_dict(body["receipt"])).to_dict())
+    verdict = verifier.verify_digest(digest, lambda: Receipt.from_dict(body["receipt"]))
+    return verdict_response(verdict.to_dict())
 
 
 @bp.post("/api/v1/verify/bulk")
@@ -159,12 +219,17 @@ def verify_bulk() -> ResponseReturnValue:
             verifier = current_verifier()
         except SceauError as exc:
             return jsonify({"error": str(exc)}), 503
-        lines = bulk.verify_items(items, verifier)
-    if fmt == "csv":
-        return Response(bulk.report_csv(lines), mimetype="text/csv")
-    if fmt == "html":
-        return Response(bulk.report_html(lines, bulk.request_language(flask_request)), mimetype="text/html")
-    return jsonify(bulk.report_json(lines))
+    lang = bulk.request_language(flask_request) if fmt == "html" else "en"
+    bounds = current_app.extensions["sceau_limits"]
+
+    def report() -> Iterator[str]:
+        """The report as verdicts come, under the app's bounds (a streamed body runs after the
+        view has returned)."""
+        with limits.applied(bounds):
+            yield from bulk.report_chunks(bulk.verify_stream(items, verifier), fmt, bulk.Tally(), lang)
+
+    mimetype = {"json": "application/json", "csv": "text/csv", "html": "text/html"}[fmt]
+    return Response(stream_with_context(report()), mimetype=mimetype)
 
 
 def _unknown_parts(known: set[str]) -> str | None:
@@ -220,6 +285,15 @@ def install(app: Flask, views: Mapping[Callable[..., Any], str]) -> None:
     (per process) unless ``SCEAU_RATE_LIMIT_STORAGE_URI`` names another (``redis://…``)."""
     if "sceau_limits" not in app.extensions:
         app.extensions["sceau_limits"] = limits.Limits.from_mapping(app.config)
+    limited = {}
+    for endpoint, view in list(app.view_functions.items()):
+        setting = views.get(view)
+        value = app.config.get(setting, RATE_LIMITS[setting]) if setting else None
+        if setting and value:
+            _check_rate(setting, value)
+            limited[endpoint] = view, setting, str(value)
+    if not limited:  # every limit turned off: no limiter, whose hook costs every request ~0.1 ms
+        return
     limiter: Limiter | None = app.extensions.get("sceau_limiter")
     if limiter is None:
         limiter = Limiter(
@@ -230,13 +304,9 @@ def install(app: Flask, views: Mapping[Callable[..., Any], str]) -> None:
         )
         limiter.init_app(app)
         app.extensions["sceau_limiter"] = limiter
-    for endpoint, view in list(app.view_functions.items()):
-        setting = views.get(view)
-        value = app.config.get(setting, RATE_LIMITS[setting]) if setting else None
-        if setting and value:
-            _check_rate(setting, value)
-            wrapped: Any = limiter.shared_limit(str(value), scope=setting, exempt_when=_exempt)(view)
-            app.view_functions[endpoint] = wrapped
+    for endpoint, (view, setting, value) in limited.items():
+        wrapped: Any = limiter.shared_limit(value, scope=setting, exempt_when=_exempt)(view)
+        app.view_functions[endpoint] = wrapped
 
 
 def _check_rate(setting: str, value: Any) -> None:

@@ -1,0 +1,170 @@
+"""Bulk verification at scale, driven as an employer drives it: a cohort of hundreds of documents in
+one Merkle root (and a small second root), one of them revoked, checked with `sceau verify --bulk`
+through a proxy that counts what reaches the node.
+
+- the revoked document is reported revoked (with its reason), its hundreds of siblings valid;
+- the chain is read once per root for the anchor (`checkDocument`) and once per other document for
+  its revocation (`revocationOf`), in a batch, not a `checkDocument` per document;
+- the report streams: verdicts come out a chunk at a time, before the later documents are even read;
+- a chain that fails leaves every document "could not decide", never valid."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Chain, run_sceau, unique, verifier_for, write_docs
+from tests.test_chain_coalescing import CountingProxy
+from verifier import bulk
+from verifier.abi import registry_functions
+
+COHORT = 300
+REVOKED = 137
+
+
+@pytest.fixture(scope="module")
+def cohort(chain: Chain, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """COHORT documents anchored as one root, document REVOKED revoked for fraud, and three
+    documents of another root, all in one folder with their receipts."""
+    folder = tmp_path_factory.mktemp("cohort")
+    name, identifier = unique("Université de la Cohorte"), unique("COH").replace(" ", "-")
+    created = run_sceau("issuer", "create", name, "--kind", "diploma", "--id", identifier)
+    assert created.returncode == 0, created.stderr
+    docs = write_docs(folder, COHORT, "cohort")
+    issued = run_sceau("issue", "--issuer", name, *docs)
+    assert issued.returncode == 0, issued.stderr
+    others = write_docs(folder, 3, "other")
+    assert run_sceau("issue", "--issuer", name, *others).returncode == 0
+    revoked = run_sceau("revoke", "--issuer", name, "--reason", "fraud", docs[REVOKED])
+    assert revoked.returncode == 0, revoked.stderr
+    return folder
+
+
+def expected(name: str) -> str:
+    return "revoked" if name == f"cohort-{REVOKED}.pdf" else "valid"
+
+
+def test_a_revoked_document_in_a_large_root_is_revoked_and_its_siblings_valid(
+    chain: Chain, cohort: Path, tmp_path: Path
+) -> None:
+    proxy = CountingProxy(chain.url)
+    try:
+        report = tmp_path / "report.csv"
+        out = run_sceau("verify", "--bulk", cohort, "--format", "csv", "--report", report, "--rpc-url", proxy.url)
+        assert out.returncode == 2, out.stderr  # the worst verdict: one document revoked
+        assert f"{COHORT + 3} documents verified" in out.stderr
+        rows = list(csv.DictReader(io.StringIO(report.read_text())))
+        assert len(rows) == COHORT + 3
+        assert {r["file"]: r["verdict"] for r in rows} == {r["file"]: expected(r["file"]) for r in rows}
+        revoked = next(r for r in rows if r["verdict"] == "revoked")
+        assert revoked["file"] == f"cohort-{REVOKED}.pdf" and revoked["revocation"] == "fraud"
+        assert revoked["code"].startswith("revocation.")
+        fns = registry_functions()
+        check, revocation = ("0x" + fns[n].selector.hex() for n in ("checkDocument", "revocationOf"))
+        # the anchor once per root; a revocation read for every other document, in one batch
+        assert proxy.selectors.count(check) == 2
+        assert proxy.selectors.count(revocation) == COHORT + 3 - 2
+        assert len(proxy.calls("eth_call")) <= 3  # the batch (≤ 400 calls a request) and the issuer's read
+    finally:
+        proxy.close()
+
+
+def test_the_report_streams_a_chunk_at_a_time(chain: Chain, cohort: Path) -> None:
+    items = bulk.collect(cohort)
+    pulled = 0
+
+    def source() -> Iterator[bulk.Item]:
+        nonlocal pulled
+        for item in items:
+            pulled += 1
+            yield item
+
+    verifier = verifier_for(chain.url, chain.deployment)
+    try:
+        stream = bulk.verify_stream(source(), verifier, chunk=50)
+        first = next(stream)
+        assert first.name == "cohort-0.pdf" and first.verdict.outcome.value == "valid"
+        assert pulled <= 100 < len(items)  # the chunk decided and the one being read, no more
+        lines = [first, *stream]
+    finally:
+        verifier.close()
+    assert pulled == len(items) == len(lines)
+    assert [ln.name for ln in lines] == [i.name for i in items]  # in order, whatever the pipeline did
+    assert {ln.name: ln.verdict.outcome.value for ln in lines} == {i.name: expected(i.name) for i in items}
+    blocks = {ln.verdict.block["number"] for ln in lines if ln.verdict.block}
+    assert len(blocks) >= 1 and max(blocks) <= chain.w3.eth.block_number  # each verdict states its block
+
+
+def test_the_cli_writes_the_report_as_verdicts_come(
+    chain: Chain, cohort: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`write_report` puts each document's line out (and flushes every FLUSH_EVERY documents)
+    while later documents are still being verified."""
+    from verifier import bulk_reports
+
+    monkeypatch.setattr(bulk_reports, "FLUSH_EVERY", 10)
+    items = bulk.collect(cohort)
+    pulled = 0
+
+    def source() -> Iterator[bulk.Item]:
+        nonlocal pulled
+        for item in items:
+            pulled += 1
+            yield item
+
+    class Watched(io.StringIO):
+        """A report file noting how many documents had been pulled at each flush."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.seen: list[int] = []
+
+        def flush(self) -> None:
+            self.seen.append(pulled)
+
+    out = Watched()
+    verifier = verifier_for(chain.url, chain.deployment)
+    try:
+        tally = bulk.write_report(bulk.verify_stream(source(), verifier, chunk=50), "json", out)
+    finally:
+        verifier.close()
+    assert out.seen[0] < len(items)  # the first lines were out before the last documents were read
+    report = json.loads(out.getvalue())
+    assert report["summary"] == {"documents": COHORT + 3, "valid": COHORT + 2, "revoked": 1}
+    assert tally.exit_code == 2 and tally.documents == COHORT + 3
+
+
+def test_a_chain_failing_on_every_call_leaves_every_document_undecided(chain: Chain, cohort: Path) -> None:
+    proxy = CountingProxy(chain.url)
+    proxy.failing = {"eth_call"}
+    verifier = verifier_for(proxy.url, chain.deployment)
+    try:
+        lines = bulk.verify_items(bulk.collect(cohort)[:120], verifier)
+    finally:
+        verifier.close()
+        proxy.close()
+    assert {ln.verdict.outcome.value for ln in lines} == {"error"}
+    assert all(ln.verdict.error_code and ln.verdict.error_code.startswith("error.") for ln in lines)
+
+
+def test_chunks_shared_between_processes_give_the_same_verdicts_in_order(chain: Chain, cohort: Path) -> None:
+    """`sceau verify --bulk --jobs N` shares chunks between N processes: the same verdicts, in the
+    folder's order, each stating its block, as one process gives."""
+    items = bulk.collect(cohort)
+    verifier = verifier_for(chain.url, chain.deployment)
+    try:
+        alone = bulk.verify_items(items, verifier)
+        shared = list(bulk.verify_stream(items, verifier, chunk=40, processes=2))
+    finally:
+        verifier.close()
+    assert [ln.name for ln in shared] == [ln.name for ln in alone] == [i.name for i in items]
+    assert [ln.verdict.outcome for ln in shared] == [ln.verdict.outcome for ln in alone]
+    assert {ln.name: ln.verdict.outcome.value for ln in shared} == {i.name: expected(i.name) for i in items}
+    assert all(ln.verdict.block for ln in shared)
+    cli = run_sceau("verify", "--bulk", cohort, "--jobs", "2")  # one chunk: one process does it all
+    assert cli.returncode == 2 and cli.stdout.count("\n") == COHORT + 3
