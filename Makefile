@@ -23,9 +23,10 @@ chromium:
 
 # Debian's qpdf and Ghostscript: real PDF producers the certified-PDF tests certify and verify.
 # SoftHSM2: a PKCS#11 token, for issuer keys held in an HSM (tests/test_custody.py).
-DEBS := qpdf ghostscript softhsm2
+# wrk: the HTTP load generator of scripts/bench_verify.py.
+DEBS := qpdf ghostscript softhsm2 wrk
 debs:
-	@if command -v qpdf >/dev/null && command -v gs >/dev/null && command -v softhsm2-util >/dev/null; then :; \
+	@if command -v qpdf >/dev/null && command -v gs >/dev/null && command -v softhsm2-util >/dev/null && command -v wrk >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then apt-get install -y -q $(DEBS) >/dev/null || \
 	  (apt-get update -q >/dev/null && apt-get install -y -q $(DEBS) >/dev/null); \
 	elif command -v sudo >/dev/null; then sudo apt-get install -y -q $(DEBS) >/dev/null; \

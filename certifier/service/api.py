@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -47,7 +46,7 @@ from certifier.service.resources import (
 )
 from certifier.service.schemas import MAX_FILENAME
 from certifier.service.validation import parse_date, parse_fields, parse_flag, parse_kind, parse_text
-from certifier.store.db import AuditEntry, Batch, Document, IdempotentResponse, Token
+from certifier.store.db import Document, IdempotentResponse, Token
 from certifier.store.documents import (
     Conflict,
     NewDocument,
@@ -56,6 +55,7 @@ from certifier.store.documents import (
     queue_revocations,
     submit,
 )
+from certifier.store.pages import UnknownPageKey, audit_page, batches_page
 from certifier.store.states import DocumentStatus
 from certifier.store.uploads import EmptyUpload, commit_file, fingerprint_stream, store_stream
 from verifier.chain import Reason
@@ -432,16 +432,12 @@ def post_batches() -> ResponseReturnValue:
 def list_batches() -> ResponseReturnValue:
     """Newest first, a page at a time: a page costs the same with ten batches or a million."""
     check_request(request, "listBatches")
-    limit = int(request.args.get("limit", 100))
-    query = select(Batch).where(Batch.issuer == g.token.issuer)
     before = request.args.get("before")
-    if before is not None:
-        last = g.session.get(Batch, before)
-        if last is None or last.issuer != g.token.issuer:
-            raise Invalid([Problem(at("before"), "invalid_page_token", {"value": repr(before)}, malformed=False)])
-        query = query.where(tuple_(Batch.created_at, Batch.id) < tuple_(last.created_at, last.id))
-    rows = list(g.session.scalars(query.order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit)))
-    return jsonify({"batches": [batch_json(b) for b in rows], "next": rows[-1].id if len(rows) == limit else None})
+    try:
+        page = batches_page(g.session, g.token.issuer, before=before, limit=int(request.args.get("limit", 100)))
+    except UnknownPageKey:
+        raise Invalid([Problem(at("before"), "invalid_page_token", {"value": repr(before)}, malformed=False)]) from None
+    return jsonify({"batches": [batch_json(b) for b in page.rows], "next": page.next})
 
 
 @bp.get("/batches/<batch_id>")
@@ -524,15 +520,8 @@ def revoke_many() -> ResponseReturnValue:
 @scoped("read")
 def get_audit() -> ResponseReturnValue:
     check_request(request, "getAudit")
-    after = int(request.args.get("after", 0))
-    limit = int(request.args.get("limit", 100))
-    rows = list(
-        g.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.issuer == g.token.issuer, AuditEntry.id > after)
-            .order_by(AuditEntry.id)
-            .limit(limit)
-        )
+    page = audit_page(
+        g.session, g.token.issuer, after=int(request.args.get("after", 0)), limit=int(request.args.get("limit", 100))
     )
     return jsonify(
         {
@@ -546,9 +535,9 @@ def get_audit() -> ResponseReturnValue:
                     "detail": json.loads(e.detail) if e.detail else None,
                     "transactionHash": e.tx_hash,
                 }
-                for e in rows
+                for e in page.rows
             ],
-            "next": rows[-1].id if len(rows) == limit else None,
+            "next": page.next,
         }
     )
 

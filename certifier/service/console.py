@@ -30,6 +30,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Request,
     Response,
     current_app,
     flash,
@@ -42,27 +43,28 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy import select
 
 from certifier.service import console_text
 from certifier.service.auth import Forbidden, Unauthorized, authenticate, require_scope
 from certifier.service.context import ServiceContext
 from certifier.service.problems import WORDS, Invalid
-from certifier.store.db import Batch, ConsoleSession, Document, Token
+from certifier.store.db import ConsoleSession, Token
 from certifier.store.documents import Conflict
+from certifier.store.pages import batches_page, documents_page
 from verifier import i18n
 from verifier.chain import Reason
 from verifier.core.kinds import LABELS, kind_name
 from verifier.core.messages import REASONS as REASON_WORDS
 from verifier.core.messages import when
 
+CONSOLE_PREFIX = "/console"
 bp = Blueprint(
     "console",
     __name__,
-    url_prefix="/console",
+    url_prefix=CONSOLE_PREFIX,
     template_folder="templates",
     static_folder="static",
     static_url_path="/static/console",
@@ -84,10 +86,17 @@ MAX_DETAILS = 50
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, marked Secure whenever the request is HTTPS."""
+    """Flask's signed-cookie session, marked Secure whenever the request is HTTPS, and only for the
+    console: the API, the verifier and its page never read one, so they neither pay to unsign a
+    cookie on every request nor can be handed one."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(CONSOLE_PREFIX):
+            return None  # Flask's null session: nothing read, nothing written
+        return super().open_session(app, request)
 
 
 @bp.record_once
@@ -251,20 +260,12 @@ def logout() -> ResponseReturnValue:
 @bp.get("/")
 @logged_in
 def home() -> ResponseReturnValue:
-    s = g.session
-    batches = list(
-        s.scalars(select(Batch).where(Batch.issuer == g.token.issuer).order_by(Batch.created_at.desc()).limit(50))
-    )
-    docs = list(
-        s.scalars(
-            select(Document).where(Document.issuer == g.token.issuer).order_by(Document.created_at.desc()).limit(200)
-        )
-    )
+    """The newest batches and documents (a page of each: the same cost at any size of history)."""
     return render_template(
         "console/home.html",
         issuer=g.token.issuer,
-        batches=batches,
-        docs=docs,
+        batches=batches_page(g.session, g.token.issuer, limit=50).rows,
+        docs=documents_page(g.session, g.token.issuer, limit=200).rows,
         reasons=REASONS,
         scopes=g.token.scopes.split(","),
     )
