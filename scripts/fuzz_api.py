@@ -32,6 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from certifier.store.scratch import scratch_database  # noqa: E402
+
 SPEC_PATH = "/api/v1/openapi.json"
 #: schemathesis' default statuses for valid data, and 422 (see the module docstring).
 POSITIVE_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"]
@@ -162,26 +164,6 @@ def _collect(report: Report, recorder: Any, status: Any) -> None:
 
 
 @contextmanager
-def database(server: str | None, home: Path) -> Iterator[str]:
-    """SQLite in `home`; or, given a PostgreSQL server URL, a fresh database on it, dropped after."""
-    if not server:
-        yield f"sqlite:///{home / 'sceau.sqlite'}"
-        return
-    import sqlalchemy as sa
-
-    name = f"sceau_fuzz_{os.getpid()}_{os.urandom(3).hex()}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-@contextmanager
 def service(postgresql: str | None = None) -> Iterator[tuple[Any, str]]:
     """A throw-away deployment: the app and a token of an accredited issuer with every scope."""
     import socket
@@ -197,7 +179,7 @@ def service(postgresql: str | None = None) -> Iterator[tuple[Any, str]]:
             port = int(s.getsockname()[1])
         chain = localchain.up(port, base=home)
         os.environ["SCEAU_RPC_URL"] = chain.url
-        with database(postgresql, home) as url:
+        with scratch_database(postgresql, home, "sceau_fuzz") as url:
             os.environ["SCEAU_DATABASE_URL"] = url
             app, token = _deployed(chain.url, home)
             try:

@@ -40,9 +40,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -52,6 +51,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from certifier.store.scratch import scratch_database  # noqa: E402
 
 SCEAU = str(Path(sys.executable).parent / "sceau")
 YEARLY = 2_000_000  # diplomas a year in France, all levels: the scale the figures are projected to
@@ -138,27 +139,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@contextmanager
-def fresh_database(server: str | None, folder: Path) -> Iterator[str]:
-    """A new database on `server` for this run, dropped after (as tests/conftest.py does); with
-    None, a SQLite file in `folder`."""
-    if server is None:
-        yield f"sqlite:///{folder / 'sceau.sqlite'}"
-        return
-    import sqlalchemy as sa
-
-    name = f"sceau_year_{os.getpid()}_{os.urandom(3).hex()}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f"CREATE DATABASE {name}"))
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as c:
-            c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 def rpc(url: str, method: str, *params: Any) -> Any:
@@ -512,7 +492,7 @@ def main() -> int:
         docs_dir.mkdir()
         os.environ.update(SCEAU_HOME=str(home), SCEAU_SCRYPT_N="2048")
         os.environ.pop("SCEAU_KEY_PASSPHRASE", None)  # each issuer's own passphrase, from secrets.toml
-        with fresh_database(None if args.sqlite else args.database, work) as url:
+        with scratch_database(None if args.sqlite else args.database, work, "sceau_year") as url:
             return simulate(args, schedule, batch_size, work, home, docs_dir, url, rng)
 
 

@@ -319,10 +319,10 @@ SPEC: dict[str, Any] = {
                                 "properties": {
                                     "file": BINARY,
                                     "receipt": {
-                                        "type": "string",
-                                        "format": "binary",
+                                        "contentMediaType": "application/octet-stream",
                                         "description": "The receipt file (may be left out for a certified PDF, "
-                                        "which carries its own); whatever it holds gets a verdict, 200",
+                                        "which carries its own); whatever it holds, even nothing, gets a verdict, "
+                                        "200: no content of it is malformed as a request",
                                     },
                                 },
                             }
