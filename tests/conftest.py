@@ -378,14 +378,16 @@ def issue_certified_pdf(sceau: Any, issuer: str, tmp_path: Path, title: str) -> 
 ONLINE_CHECKS = ["integrity", "merkle_proof", "trust_anchor", "anchor", "issuer", "revocation", "expiry"]
 
 
-def never_anchored_receipt(document: Path) -> Any:
-    """A receipt for `document` alone, well formed and naming the real anchor of the receipt beside
-    it (DOCUMENT.receipt.json), but for a batch root no one anchored: the chain does not know it."""
+def never_anchored_receipt(document: Path, real: Any = None) -> Any:
+    """A receipt for `document` alone, well formed and naming the real anchor of `real` (default: the
+    receipt beside it, DOCUMENT.receipt.json), but for a batch root no one anchored: the chain does
+    not know it."""
     from certifier.chain.merkle_batch import MerkleBatch
     from verifier.core.hashing import sha256_file
     from verifier.core.receipt import Receipt
 
-    real = Receipt.from_json(document.with_name(document.name + ".receipt.json").read_bytes())
+    if real is None:
+        real = Receipt.from_json(document.with_name(document.name + ".receipt.json").read_bytes())
     return MerkleBatch.build([sha256_file(document)], 1, real.document.valid_from).receipts(
         chain_id=real.chain_id,
         registry=real.registry,

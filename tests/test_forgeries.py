@@ -28,7 +28,7 @@ from pypdf.generic import (
 )
 
 from certifier.chain import certified_pdf
-from tests.conftest import Chain, verifier_for, write_docs
+from tests.conftest import Chain, never_anchored_receipt, verifier_for, write_docs
 from tests.test_trust import certified_with_fields, verify_json
 from verifier.core.receipt import Receipt
 from verifier.pdf import (
@@ -540,23 +540,9 @@ def _mixed_folder(genuine_root: tuple[list[Path], list[Receipt]], folder: Path) 
     # a forged document in a root nobody anchored, under the genuine key and registry
     _put(folder, "z-forged.pdf", forged, None)
     (folder / "z-forged.pdf.receipt.json").write_text(
-        never_anchored_receipt_for(folder / "z-forged.pdf", receipts[0]).to_json()
+        never_anchored_receipt(folder / "z-forged.pdf", receipts[0]).to_json()
     )
     return folder
-
-
-def never_anchored_receipt_for(document: Path, real: Receipt) -> Receipt:
-    """conftest.never_anchored_receipt, naming the anchor of `real`."""
-    from certifier.chain.merkle_batch import MerkleBatch
-
-    return MerkleBatch.build([hashlib.sha256(document.read_bytes()).digest()], 1, real.document.valid_from).receipts(
-        chain_id=real.chain_id,
-        registry=real.registry,
-        transaction_hash=real.anchor.transaction_hash,
-        block_number=real.anchor.block_number,
-        block_hash=real.anchor.block_hash,
-        issuer_key=real.anchor.issuer_key,
-    )[0]
 
 
 def test_bulk_cli_zip_and_http_endpoint_give_the_single_verdicts_on_forged_siblings(
