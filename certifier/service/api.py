@@ -15,6 +15,7 @@ blueprint over modules that each import all of this one.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from certifier.errors import http_status
@@ -63,6 +65,7 @@ from verifier.core.errors import SceauError
 from verifier.core.merkle import leaf_hash
 from verifier.core.receipt import MEDIA_TYPE
 from verifier.credentials.verify import MEDIA_TYPE as CREDENTIAL_MEDIA_TYPE
+from verifier.multipart import split_plain
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -123,6 +126,35 @@ def refuse_oversize_early() -> ResponseReturnValue | None:
     if request.content_length is not None and limit is not None and request.content_length > limit:
         return too_large(RequestEntityTooLarge())
     return None
+
+
+#: Bodies up to this size are read whole and split by the plain-multipart fast path (held twice
+#: while split); larger ones stream through werkzeug's parser, which spools files to disk.
+FAST_FORM_BYTES = 8 * 1024 * 1024
+
+
+@bp.before_request
+def read_plain_forms() -> None:
+    """Give the views a plain multipart body's fields and files as werkzeug would (the same
+    MultiDicts), split at memory speed (verifier/multipart.py, differential-tested against
+    werkzeug); anything else is left to werkzeug, which parses the same bytes when asked."""
+    length = request.content_length
+    if request.method != "POST" or length is None or length > FAST_FORM_BYTES:
+        return
+    content_type = request.headers.get("Content-Type", "")
+    if not content_type.startswith("multipart/form-data"):
+        return
+    parts = split_plain(request.get_data(), content_type)
+    if parts is None:
+        return
+    request.form = ImmutableMultiDict([(p.name, p.data.decode()) for p in parts if p.filename is None])
+    request.files = ImmutableMultiDict(
+        [
+            (p.name, FileStorage(io.BytesIO(p.data), filename=p.filename, name=p.name, content_type=p.content_type))
+            for p in parts
+            if p.filename is not None
+        ]
+    )
 
 
 @bp.errorhandler(RequestEntityTooLarge)
