@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -74,26 +74,31 @@ def test_a_revoked_document_in_a_large_root_is_revoked_and_its_siblings_valid(
         proxy.close()
 
 
-def test_the_report_streams_a_chunk_at_a_time(chain: Chain, cohort: Path) -> None:
-    items = bulk.collect(cohort)
-    pulled = 0
+class Counted:
+    """The documents to check, counting how many the pipeline has pulled so far."""
 
-    def source() -> Iterator[bulk.Item]:
-        nonlocal pulled
-        for item in items:
-            pulled += 1
+    def __init__(self, items: Sequence[bulk.Item]) -> None:
+        self.items, self.pulled = items, 0
+
+    def __iter__(self) -> Iterator[bulk.Item]:
+        for item in self.items:
+            self.pulled += 1
             yield item
 
+
+def test_the_report_streams_a_chunk_at_a_time(chain: Chain, cohort: Path) -> None:
+    items = bulk.collect(cohort)
+    source = Counted(items)
     verifier = verifier_for(chain.url, chain.deployment)
     try:
-        stream = bulk.verify_stream(source(), verifier, chunk=50)
+        stream = bulk.verify_stream(iter(source), verifier, chunk=50)
         first = next(stream)
         assert first.name == "cohort-0.pdf" and first.verdict.outcome.value == "valid"
-        assert pulled <= 100 < len(items)  # the chunk decided and the one being read, no more
+        assert source.pulled <= 100 < len(items)  # the chunk decided and the one being read, no more
         lines = [first, *stream]
     finally:
         verifier.close()
-    assert pulled == len(items) == len(lines)
+    assert source.pulled == len(items) == len(lines)
     assert [ln.name for ln in lines] == [i.name for i in items]  # in order, whatever the pipeline did
     assert {ln.name: ln.verdict.outcome.value for ln in lines} == {i.name: expected(i.name) for i in items}
     blocks = {ln.verdict.block["number"] for ln in lines if ln.verdict.block}
@@ -109,13 +114,7 @@ def test_the_cli_writes_the_report_as_verdicts_come(
 
     monkeypatch.setattr(bulk_reports, "FLUSH_EVERY", 10)
     items = bulk.collect(cohort)
-    pulled = 0
-
-    def source() -> Iterator[bulk.Item]:
-        nonlocal pulled
-        for item in items:
-            pulled += 1
-            yield item
+    source = Counted(items)
 
     class Watched(io.StringIO):
         """A report file noting how many documents had been pulled at each flush."""
@@ -125,12 +124,12 @@ def test_the_cli_writes_the_report_as_verdicts_come(
             self.seen: list[int] = []
 
         def flush(self) -> None:
-            self.seen.append(pulled)
+            self.seen.append(source.pulled)
 
     out = Watched()
     verifier = verifier_for(chain.url, chain.deployment)
     try:
-        tally = bulk.write_report(bulk.verify_stream(source(), verifier, chunk=50), "json", out)
+        tally = bulk.write_report(bulk.verify_stream(iter(source), verifier, chunk=50), "json", out)
     finally:
         verifier.close()
     assert out.seen[0] < len(items)  # the first lines were out before the last documents were read
