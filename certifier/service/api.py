@@ -257,14 +257,13 @@ def post_documents() -> ResponseReturnValue:
 def _json_documents(record: keystore.IssuerKey, body: dict[str, Any], problems: Problems) -> list[NewDocument]:
     """The documents of a JSON body; `problems` holds its shape's (check_request), whose values
     are left out here, so that the request is refused with every problem at once."""
-    refused = problems.paths()
     entries: list[Any] = body["documents"] if isinstance(body.get("documents"), list) else []
     items = []
     for i, entry in enumerate(entries):
         where = f"documents[{i}]"
         if not isinstance(entry, dict):
             continue
-        value = {k: v for k, v in entry.items() if f"{where}.{k}" not in refused}
+        value = problems.without_refused(entry, under=where)
         item = _new_document(
             record,
             problems,
@@ -318,7 +317,7 @@ def _multipart_documents(
 ) -> tuple[list[NewDocument], list[tuple[Path, bytes]]]:
     """The documents of a form, each file hashed (and kept, if the service keeps originals) as it
     streams in; `problems` holds the form's shape problems (check_request), whose values are left out."""
-    form = {k: v for k, v in sent.items() if k not in problems.paths()}
+    form = problems.without_refused(sent)
     uploads = request.files.getlist("file")
     references = form.get("reference") or []
     if references and len(references) != len(uploads):
@@ -593,7 +592,7 @@ def post_roster() -> ResponseReturnValue:
         return error(415, "send multipart/form-data with 'roster' (CSV) and 'archive' (ZIP)")
     problems = Problems()  # the form's shape, then the roster's content: refused with all of them
     sent = check_request(request, "issueRoster", problems)
-    form = {k: v for k, v in (sent or {}).items() if k not in problems.paths()}
+    form = problems.without_refused(sent)
     wants = parse_flag(form.get("credential"), "credential", problems)
     record = issuer_record(token)
     if wants:

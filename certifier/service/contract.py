@@ -177,19 +177,28 @@ def check_request(request: Request, operation_id: str, problems: Problems | None
     return body
 
 
+def spec_path(rule: str) -> str:
+    """The OpenAPI path of a Flask route (``/api/v1/documents/<doc_id>`` → ``…/{id}``)."""
+    return re.sub(r"<(?:\w+:)?\w+>", "{id}", rule)
+
+
 def check_response(request: Request, response: Response) -> None:
     """Raise AssertionError when a JSON answer is not one the document describes for the route,
     the status and the media type (the test suite runs this on every response)."""
     rule = request.url_rule
     if rule is None or not rule.rule.startswith("/api/v1") or response.mimetype != "application/json":
         return
-    path = re.sub(r"<(?:\w+:)?\w+>", "{id}", rule.rule)
-    operation = SPEC["paths"].get(path, {}).get(request.method.lower())
-    if operation is None:
-        return
-    described = operation["responses"].get(str(response.status_code))
-    assert described is not None, f"{request.method} {path} answered {response.status_code}, not documented"
+    path = spec_path(rule.rule)
+    if request.method.lower() in SPEC["paths"].get(path, {}):
+        check_answer(path, request.method.lower(), response.status_code, response.get_json())
+
+
+def check_answer(path: str, method: str, status: int, body: Any) -> None:
+    """Raise AssertionError unless `body` is the JSON the document describes for `status` of the
+    operation at `path` and `method`."""
+    described = SPEC["paths"][path][method]["responses"].get(str(status))
+    assert described is not None, f"{method.upper()} {path} answered {status}, not documented"
     schema = described.get("content", {}).get("application/json", {}).get("schema")
-    assert schema is not None, f"{request.method} {path} {response.status_code}: JSON not documented"
-    errors = [e.message for e in _validate(schema, response.get_json())]
-    assert not errors, f"{request.method} {path} {response.status_code} differs from its schema: {errors[:3]}"
+    assert schema is not None, f"{method.upper()} {path} {status}: JSON not documented"
+    errors = [e.message for e in _validate(schema, body)]
+    assert not errors, f"{method.upper()} {path} {status} differs from its schema: {errors[:3]}"

@@ -134,6 +134,12 @@ class Problems:
                 path = path.rpartition(".")[0]
         return out
 
+    def without_refused(self, values: dict[str, Any] | None, under: str = "") -> dict[str, Any]:
+        """`values` (the members of the request, or of its member `under`) less those that already
+        have a problem, so that the checks of what they mean run only on values of the right shape."""
+        refused = self.paths()
+        return {k: v for k, v in (values or {}).items() if (f"{under}.{k}" if under else k) not in refused}
+
     def __bool__(self) -> bool:
         return bool(self.found)
 

@@ -4,7 +4,7 @@ so that the service's two faces find, check and describe them the same way."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -45,17 +45,21 @@ _ID = re.compile(r"[0-9a-f]{32}")
 
 def own_document(session: Session, token: Token, doc_id: Any) -> Document | None:
     """The document `doc_id` if it is this token's issuer's; another issuer's does not exist."""
-    if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
-        return None
-    doc = session.get(Document, doc_id)
-    return doc if doc is not None and doc.issuer == token.issuer else None
+    return _own(session, token, Document, doc_id)
 
 
 def own_batch(session: Session, token: Token, batch_id: Any) -> Batch | None:
-    if not isinstance(batch_id, str) or not _ID.fullmatch(batch_id):
+    return _own(session, token, Batch, batch_id)
+
+
+Owned = TypeVar("Owned", Batch, Document)
+
+
+def _own(session: Session, token: Token, model: type[Owned], row_id: Any) -> Owned | None:
+    if not isinstance(row_id, str) or not _ID.fullmatch(row_id):
         return None
-    batch = session.get(Batch, batch_id)
-    return batch if batch is not None and batch.issuer == token.issuer else None
+    row = session.get(model, row_id)
+    return row if row is not None and row.issuer == token.issuer else None
 
 
 def receipt_of(context: ServiceContext, session: Session, doc: Document) -> Receipt:

@@ -27,6 +27,7 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from certifier.service.problems import ARCHIVE, ROSTER, ROSTER_HEADER, Problems, archive_entry, roster_line
+from certifier.service.schemas import MAX_FILENAME
 from certifier.service.validation import parse_date, parse_kind, parse_text
 from certifier.store.db import Batch, Document
 from certifier.store.documents import CredentialBuilder, NewDocument, batch_documents, submit
@@ -47,7 +48,6 @@ MAX_TOTAL_BYTES = 4 * 1024**3
 MAX_RATIO = 100
 RATIO_FLOOR = 64 * 1024
 MAX_CSV_BYTES = 32 * 1024**2
-MAX_FILENAME = 300
 
 
 @dataclass(frozen=True)

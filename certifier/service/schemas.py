@@ -50,7 +50,6 @@ SHA256 = {"title": "sha256", "type": "string", "pattern": "^[0-9a-fA-F]{64}$"}
 #: Free text as the API stores it: no control characters, which some databases refuse
 #: (PostgreSQL and NUL) and which no registrar means to send.
 TEXT = {"title": "text", "type": "string", "maxLength": MAX_TEXT, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}
-FILENAME = {**TEXT, "maxLength": MAX_FILENAME}
 #: Displayed fields (verifier.core.fields): the words a document prints, bound in its leaf.
 FIELDS = {
     "type": "object",

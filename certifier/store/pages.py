@@ -41,13 +41,24 @@ def batches_page(session: Session, issuer: str, *, before: str | None = None, li
 
 
 def batches_query(session: Session, issuer: str, *, before: str | None, limit: int) -> Select[Batch]:
-    query = select(Batch).where(Batch.issuer == issuer)
+    return _newest_first(session, Batch, "batch", issuer, before=before, limit=limit)
+
+
+M = TypeVar("M", Batch, Document)
+
+
+def _newest_first(
+    session: Session, model: type[M], noun: str, issuer: str, *, before: str | None, limit: int
+) -> Select[M]:
+    """The issuer's rows of `model`, newest first, from just after row `before`, on the index
+    (issuer, created_at, id): the id breaks ties among the rows of one instant."""
+    query = select(model).where(model.issuer == issuer)
     if before is not None:
-        last = session.get(Batch, before)
+        last = session.get(model, before)
         if last is None or last.issuer != issuer:
-            raise UnknownPageKey(f"no batch {before!r} of this issuer to page from")
-        query = query.where(tuple_(Batch.created_at, Batch.id) < tuple_(last.created_at, last.id))
-    return query.order_by(Batch.created_at.desc(), Batch.id.desc()).limit(limit)
+            raise UnknownPageKey(f"no {noun} {before!r} of this issuer to page from")
+        query = query.where(tuple_(model.created_at, model.id) < tuple_(last.created_at, last.id))
+    return query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
 
 
 def audit_page(session: Session, issuer: str, *, after: int = 0, limit: int = 100) -> Page[AuditEntry, int]:
@@ -76,13 +87,7 @@ def documents_page(
 
 
 def documents_query(session: Session, issuer: str, *, before: str | None, limit: int) -> Select[Document]:
-    query = select(Document).where(Document.issuer == issuer)
-    if before is not None:
-        last = session.get(Document, before)
-        if last is None or last.issuer != issuer:
-            raise UnknownPageKey(f"no document {before!r} of this issuer to page from")
-        query = query.where(tuple_(Document.created_at, Document.id) < tuple_(last.created_at, last.id))
-    return query.order_by(Document.created_at.desc(), Document.id.desc()).limit(limit)
+    return _newest_first(session, Document, "document", issuer, before=before, limit=limit)
 
 
 #: the audit actions `sceau status` reports as the last failure
