@@ -95,6 +95,22 @@ def test_an_old_or_idle_session_ends(service: Service, issuer: str) -> None:
     assert client.get("/console/").status_code == 302
 
 
+def test_only_the_console_reads_a_session_cookie(service: Service, issuer: str) -> None:
+    """A console cookie sent to the API or the verifier is not even unsigned there: those requests
+    get Flask's null session, which nothing can be stored in."""
+    client = login(service, issuer)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    headers = {"Cookie": f"session={cookie.value}"}
+    app = service.app
+    with app.test_request_context("/console/", headers=headers) as ctx:
+        console = app.session_interface.open_session(app, ctx.request)
+        assert console is not None and console.get("sid")
+    for path in ("/api/v1/verify", "/api/v1/documents", "/verify"):
+        with app.test_request_context(path, method="POST", headers=headers) as ctx:
+            assert app.session_interface.open_session(app, ctx.request) is None, path
+
+
 def test_the_cookie_is_secure_over_https_only(service: Service, issuer: str) -> None:
     secret = service.token(issuer)["Authorization"].removeprefix("Bearer ")
     plain = service.app.test_client()
