@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from certifier import keystore  # noqa: E402
+from certifier.keys import keystore  # noqa: E402
 from certifier.chain.deployment import connect  # noqa: E402
 from certifier.chain.issuers import create_issuer  # noqa: E402
 from certifier.chain.localchain import effective_rpc_url  # noqa: E402

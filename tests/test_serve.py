@@ -103,3 +103,26 @@ def test_verify_by_digest_as_json_keeps_the_document_local(
     bad = client.post("/api/v1/verify", json={"sha256": digest, "receipt": {**receipt, "extra": 1}}).get_json()
     assert bad["verdict"] == "error" and "unknown extra" in bad["error"]
     assert client.post("/api/v1/verify", json={"sha256": "xyz", "receipt": receipt}).status_code == 400
+
+
+def test_make_run_s_demo_issuer_prints_a_token_the_service_accepts(chain: Chain, service: Any) -> None:
+    """`make run` creates the demo issuer with scripts/demo_issuer.py (once: a second run reuses it)
+    and prints a token; that token must open the API and the console's login."""
+    import os
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "SCEAU_DATABASE_URL": str(service.app.config["SCEAU_DATABASE_URL"]), "PORT": "8611"}
+    tokens = []
+    for _ in range(2):
+        out = subprocess.run(
+            [sys.executable, str(root / "scripts" / "demo_issuer.py")], capture_output=True, text=True, env=env
+        )
+        assert out.returncode == 0, out.stderr
+        assert "demo issuer:   Université de Démonstration" in out.stdout
+        found = re.search(r"^demo token:    (\S+)$", out.stdout, re.M)
+        assert found is not None, out.stdout
+        tokens.append(found.group(1))
+    for token in tokens:
+        answer = service.client.get("/api/v1/batches", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200 and answer.get_json() == {"batches": [], "next": None}
