@@ -8,11 +8,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from certifier.keys import keystore  # noqa: E402
 from certifier.chain.deployment import connect  # noqa: E402
 from certifier.chain.issuers import create_issuer  # noqa: E402
 from certifier.chain.localchain import effective_rpc_url  # noqa: E402
 from certifier.config import home  # noqa: E402
+from certifier.keys import keystore  # noqa: E402
 from certifier.service.auth import create_token  # noqa: E402
 from certifier.service.context import ServiceContext  # noqa: E402
 from certifier.settings import Settings  # noqa: E402
