@@ -141,14 +141,14 @@ def test_an_issuer_whose_key_cannot_be_opened_is_held_said_once_and_resumes_when
     assert sceau("issuer", "create", own, "--kind", "diploma", "--no-keep-secret").exit_code == 0
     monkeypatch.setenv("SCEAU_KEY_PASSPHRASE", PASSPHRASE)  # the service's one passphrase: wrong for `own`
     unlocks = 0
-    real_unlock = keystore.IssuerKey.unlock
+    real_derive = keystore.IssuerKey.private_key
 
     def counting(self: keystore.IssuerKey, passphrase: str) -> Any:
         nonlocal unlocks
         unlocks += self.name == own
-        return real_unlock(self, passphrase)
+        return real_derive(self, passphrase)
 
-    monkeypatch.setattr(keystore.IssuerKey, "unlock", counting)
+    monkeypatch.setattr(keystore.IssuerKey, "private_key", counting)
     auth = service.token(own)
     held_ids, _ = submit_api(service, auth, 2)
     other_ids, _ = submit_api(service, service.token(issuer), 2)
@@ -372,6 +372,29 @@ def test_the_supervisor_restarts_a_failing_worker_with_back_off_and_shows_a_trac
     assert err.count("ZeroDivisionError") >= 4 and err.count("Traceback (most recent call last)") == 1
     assert "the same error again" in err
     assert [supervisor.delay(n) for n in (1, 2, 3, 4, 5)] == [0.05, 0.1, 0.2, 0.4, 0.4]
+
+
+def test_the_supervisor_starts_the_web_server_once_the_worker_has_opened_its_keys(tmp_path: Path) -> None:
+    from certifier.worker.supervisor import Supervisor
+
+    opened = tmp_path / "keys-open"
+    worker = [
+        sys.executable,
+        "-c",
+        f"import os, time; time.sleep(1); open({str(opened)!r}, 'w').close();"
+        " os.write(int(os.environ['SCEAU_READY_FD']), b'1'); time.sleep(600)",
+    ]
+    web = [sys.executable, "-c", f"import os, sys; sys.exit(0 if os.path.exists({str(opened)!r}) else 3)"]
+    assert Supervisor(web, worker).run() == 0  # the web server's exit code: it found the keys open
+
+
+def test_a_worker_that_exits_before_it_is_ready_does_not_keep_the_web_server_waiting(tmp_path: Path) -> None:
+    from certifier.worker.supervisor import Supervisor
+
+    started = time.monotonic()
+    web = [sys.executable, "-c", "import sys; sys.exit(5)"]
+    assert Supervisor(web, [sys.executable, "-c", "raise SystemExit(1)"], backoff_base=60).run() == 5
+    assert time.monotonic() - started < 30
 
 
 def _children(pid: int) -> list[int]:

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_abi.abi import decode, encode
 from eth_utils.abi import function_signature_to_4byte_selector
-from eth_utils.address import to_checksum_address
 
 from verifier.artifacts import registry_abi
+from verifier.core.hashing import checksum_address
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 
 def abi_type(component: dict[str, Any]) -> str:
@@ -101,8 +104,8 @@ def _checksum(kind: str, value: Any) -> Any:
 
 
 @lru_cache(maxsize=4096)
-def checksummed(address: str) -> str:
-    return str(to_checksum_address(address))
+def checksummed(address: str) -> ChecksumAddress:
+    return checksum_address(address)
 
 
 def _split(types: str) -> list[str]:

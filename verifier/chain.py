@@ -16,19 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from eth_utils.address import to_checksum_address
-
 from verifier.abi import checksummed, encode_call, registry_functions
 from verifier.artifacts import registry_abi
 from verifier.core.errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
-from verifier.core.hashing import keccak256
+from verifier.core.hashing import checksum_address, keccak256
 from verifier.jsonrpc import JsonRpc
 
 if TYPE_CHECKING:
     from web3 import Web3
     from web3.contract import Contract
-
-DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 
 #: Revocation codes are 4-bit nibbles on chain: 0 to 5 are the ``Reason`` members, 6 to 15 are
@@ -177,7 +173,7 @@ class ChainReader:
     def __init__(self, rpc_url: str, registry: str, *, timeout: float = 10.0) -> None:
         self.rpc_url = rpc_url
         self.timeout = timeout
-        self.registry = to_checksum_address(registry)
+        self.registry = checksum_address(registry)
         self._w3: Web3 | None = None
         self._contract: Contract | None = None
         self.functions = registry_functions()
@@ -471,19 +467,19 @@ class ChainReader:
         return int(self.eth_call("issuerCount")[0])
 
     def key_record(self, key: str) -> KeyRecord:
-        (raw,) = self.eth_call("keyRecord", to_checksum_address(key))
+        (raw,) = self.eth_call("keyRecord", checksum_address(key))
         return KeyRecord(int(raw[0]), int(raw[1]), int(raw[2]), bool(raw[3]))
 
     def accreditor(self, account: str) -> tuple[str, int]:
         """(name, kinds) of accreditor `account`: its display name (empty if never named) and the bit
         set of kinds it may accredit issuers for."""
-        name, kinds = self.eth_call("accreditor", to_checksum_address(account))
+        name, kinds = self.eth_call("accreditor", checksum_address(account))
         return str(name), int(kinds)
 
     def predecessor(self) -> str | None:
         """The registry this one succeeds (None for the first)."""
         (address,) = self.eth_call("predecessor")
-        return None if int(address, 16) == 0 else to_checksum_address(address)
+        return None if int(address, 16) == 0 else checksum_address(address)
 
     def issuer_keys(self, issuer_id: int) -> list[str]:
         return list(self.eth_call("issuerKeys", issuer_id)[0])
@@ -494,7 +490,7 @@ class ChainReader:
         """When and how document `index` of the batch (`key`, `root`) was revoked, from the registry's
         logs (None if the node no longer serves them). Logs are asked for `step` blocks at a time:
         public RPCs refuse unbounded ranges."""
-        filters = {"root": root, "key": to_checksum_address(key)}
+        filters = {"root": root, "key": checksum_address(key)}
         head = int(self._call("eth_blockNumber", lambda: self.w3.eth.block_number))
         for low in range(from_block, head + 1, step):
             high = min(head, low + step - 1)

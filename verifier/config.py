@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from verifier.chain import DEFAULT_RPC_URL
 from verifier.core.anchors import TrustAnchors
 from verifier.core.errors import NoTrustAnchors
+
+DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 
 ANCHORS_FILE = "trust-anchors.json"
 

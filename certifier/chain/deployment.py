@@ -6,19 +6,21 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from web3 import Web3
-from web3.contract import Contract
-
-from certifier.chain.transactions import Sender
 from certifier.config import DEV_CHAIN_ID, DEV_ROOT_KEY, DEV_ROOT_NAME, home, rpc_url
 from certifier.settings import Settings
+from verifier.abi import checksummed
 from verifier.artifacts import load_artifact, registry_abi
 from verifier.config import ANCHORS_FILE
 from verifier.core.anchors import TrustAnchor, TrustAnchors
 from verifier.core.errors import ChainUnreachable, ConfigurationError, NotDeployed, SceauError, WrongChain
+from verifier.jsonrpc import JsonRpc
+
+if TYPE_CHECKING:  # web3 and eth-account are imported where used: the web processes read the record only
+    from eth_account.signers.local import LocalAccount
+    from web3 import Web3
+    from web3.contract import Contract
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Deployment:
 
 
 def connect(url: str | None = None) -> Web3:
+    from web3 import Web3
+
     url = url or rpc_url()
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
     try:
@@ -72,6 +76,8 @@ def root_account(chain_id: int) -> LocalAccount:
     """The root authority's key: ``SCEAU_ROOT_KEY``, or anvil's first dev account on the dev chain."""
     key = os.environ.get("SCEAU_ROOT_KEY") or (DEV_ROOT_KEY if chain_id == DEV_CHAIN_ID else None)
     if key:
+        from eth_account import Account
+
         account: LocalAccount = Account.from_key(key)
         return account
     raise ConfigurationError(
@@ -80,12 +86,12 @@ def root_account(chain_id: int) -> LocalAccount:
 
 
 def registry_contract(w3: Web3, address: str) -> Contract:
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=registry_abi())
+    return w3.eth.contract(address=checksummed(address), abi=registry_abi())
 
 
-def _deployed_here(w3: Web3, address: str) -> bool:
-    """Whether `address` holds this version's registry: its code, immutables (the predecessor) aside."""
-    code = bytearray(w3.eth.get_code(Web3.to_checksum_address(address)))
+def _is_registry_code(deployed: bytes) -> bool:
+    """Whether `deployed` is this version's registry code, immutables (the predecessor) aside."""
+    code = bytearray(deployed)
     artifact = load_artifact()
     for refs in artifact["immutableReferences"].values():
         for ref in refs:
@@ -94,15 +100,20 @@ def _deployed_here(w3: Web3, address: str) -> bool:
     return bool(code.hex() == artifact["deployedBytecode"][2:])
 
 
-def current(w3: Web3, base: Path | None = None) -> Deployment:
-    """The deployment the record names, checked against the chain the endpoint serves."""
+def current(chain: Web3 | JsonRpc, base: Path | None = None) -> Deployment:
+    """The deployment the record names, checked against the chain the endpoint serves (through
+    web3, or the light JSON-RPC client the web processes use: both ask the same two questions)."""
     record = Deployment.load(base)
-    chain_id = w3.eth.chain_id
+    if isinstance(chain, JsonRpc):
+        chain_hex, code_hex = chain.batch([("eth_chainId", []), ("eth_getCode", [record.registry, "latest"])])
+        chain_id, code = int(chain_hex, 16), bytes.fromhex(code_hex.removeprefix("0x"))
+    else:
+        chain_id, code = chain.eth.chain_id, bytes(chain.eth.get_code(checksummed(record.registry)))
     if chain_id != record.chain_id:
         raise WrongChain(
             f"the endpoint serves chain {chain_id}, but the deployment record is for chain {record.chain_id}"
         )
-    if not _deployed_here(w3, record.registry):
+    if not _is_registry_code(code):
         raise NotDeployed(
             f"the registry {record.registry} is gone from chain {chain_id} (chain reset?): run `sceau deploy`"
         )
@@ -123,11 +134,15 @@ def deploy(
     registry on this chain), replacing the record. `admin_delay` is the delay in seconds of a
     transfer of the root role (default: the ``SCEAU_ADMIN_DELAY`` setting, or 0 on the dev chain
     and 2 days elsewhere)."""
+    from web3 import Web3
+
+    from certifier.chain.transactions import Sender
+
     chain_id = w3.eth.chain_id
     if predecessor is None:
         try:
             record = Deployment.load(base)
-            if record.chain_id == chain_id and _deployed_here(w3, record.registry):
+            if record.chain_id == chain_id and _is_registry_code(bytes(w3.eth.get_code(checksummed(record.registry)))):
                 write_trust_anchors(record, base)
                 return record, False
         except NotDeployed:
@@ -171,8 +186,8 @@ def trust_anchor(record: Deployment) -> TrustAnchor:
         name=record.root_name,
         chain_id=record.chain_id,
         genesis_hash=bytes.fromhex(record.genesis_hash[2:]),
-        registry=Web3.to_checksum_address(record.registry),
-        root_authority=Web3.to_checksum_address(record.root_authority),
+        registry=checksummed(record.registry),
+        root_authority=checksummed(record.root_authority),
         predecessor=record.predecessor,
     )
 

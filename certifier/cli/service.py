@@ -11,7 +11,7 @@ import click
 
 from certifier.cli.options import emit
 from certifier.cli.resources import service_context
-from certifier.keys import keystore
+from certifier.worker.supervisor import READY_FD_ENV
 from verifier.core.errors import SceauError
 
 
@@ -25,16 +25,23 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
     why), and a chain not reachable yet is waited for. Issuer keys are opened with the secrets in
     $SCEAU_HOME/secrets.toml (or SCEAU_KEY_PASSPHRASE, SCEAU_PKCS11_PIN)."""
     import logging
+
+    from certifier.keys.custody import Custody
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    custody = Custody()
+    for failure in custody.open_all():  # first, before the chain libraries: Custody.open_all says why
+        logging.getLogger("sceau.worker").error("%s", failure)
+    _say_ready()
+
     import signal
     import threading
 
     from certifier.chain.deployment import current
     from certifier.chain.rpc import worker_web3
-    from certifier.keys.custody import Custody
     from certifier.worker.anchoring import Worker
     from verifier.core.errors import ChainError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     ctx = service_context()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -54,7 +61,7 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
                 said = str(exc)
             if stop.wait(min(ctx.settings.retry_max, ctx.settings.retry_base * 2 ** min(failures, 10))):
                 return
-    w = Worker(ctx.sessions, w3, deployment, ctx.settings, issuers=set(only) or None, custody=Custody())
+    w = Worker(ctx.sessions, w3, deployment, ctx.settings, issuers=set(only) or None, custody=custody)
     if once:
         w.run_until_idle(timeout=3600)
         return
@@ -69,6 +76,21 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
         w.release_all()
 
 
+def _say_ready() -> None:
+    """Tell `sceau serve`'s supervisor, when it started this worker, that the keys are open (it
+    starts the web server then: supervisor.py): one byte on the pipe it passed as SCEAU_READY_FD."""
+    import os
+
+    fd = os.environ.pop(READY_FD_ENV, None)
+    if fd is None:
+        return
+    try:
+        os.write(int(fd), b"1")
+        os.close(int(fd))
+    except (OSError, ValueError):
+        pass  # no supervisor listening any more: nothing to tell
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:
@@ -78,6 +100,7 @@ def status(as_json: bool) -> None:
     from sqlalchemy import func, select
     from web3 import Web3
 
+    from certifier.keys import keystore
     from certifier.service.health import chain_health, store_health
     from certifier.store.db import Batch, Document, IssuerState
     from certifier.store.pages import FAILURE_ACTIONS, last_of

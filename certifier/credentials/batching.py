@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from certifier.chain.deployment import Deployment
 from certifier.credentials import status_registry
-from certifier.credentials.issuing import build_credential
+from certifier.credentials.building import build_credential
 from certifier.keys import keystore
 from certifier.keys.credential_keys import public_did
 from certifier.store.db import Document
 from certifier.store.documents import Conflict
+
+if TYPE_CHECKING:
+    from certifier.chain.deployment import Deployment
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 

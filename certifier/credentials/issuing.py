@@ -9,7 +9,6 @@ key, whose did:key the registry knows under a derived address (CREDENTIAL.md §4
 from __future__ import annotations
 
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,22 +24,16 @@ from certifier.chain.merkle_batch import MerkleBatch
 from certifier.chain.revoking import Revoked, bitmap
 from certifier.chain.transactions import Sender, Sent
 from certifier.credentials import status_registry
+from certifier.credentials.building import build_credential
 from certifier.keys.credential_keys import CredentialKey, load_or_create
 from certifier.keys.keystore import IssuerKey
 from verifier.chain import ChainReader, Reason
 from verifier.core.errors import ConfigurationError, DocumentError
 from verifier.core.fields import fields_sha256, normalise
-from verifier.core.kinds import kind_name
 from verifier.core.receipt import Receipt
 from verifier.credentials.verify import (
-    ACHIEVEMENT_CONTEXTS,
-    ACHIEVEMENT_TYPES,
-    DIPLOMA,
-    PLAIN_CONTEXTS,
-    PLAIN_TYPES,
     RECEIPT_MEMBER,
     credential_sha256,
-    iso_datetime,
     parse,
 )
 
@@ -99,82 +92,6 @@ def ensure_registered(w3: Web3, deployment: Deployment, issuer_id: int, key: Cre
         contract.functions.addKey(issuer_id, key.registry_address, 0, 0), "registering the credential key"
     )
     return True
-
-
-def build_credential(
-    *,
-    kind: int,
-    fields: Mapping[str, str],
-    issuer_name: str,
-    issuer_identifier: str,
-    issuer_did: str,
-    document_sha256: bytes,
-    chain_id: int,
-    registry: str,
-    issuer_key: str,
-    document_index: int,
-    valid_from: int,
-    valid_until: int,
-    status: Mapping[str, Any] | None = None,
-    credential_id: str | None = None,
-) -> dict[str, Any]:
-    """The unsigned credential (no receipt, no proof): an Open Badges 3.0 AchievementCredential
-    for a diploma, a plain VC of the Sceau context for any other kind (CREDENTIAL.md §3)."""
-    shown = normalise(fields)
-    diploma = kind == DIPLOMA
-    title = shown.get("degree") or shown.get("title") or kind_name(kind).replace("_", " ")
-    subject: dict[str, Any] = {"type": ["AchievementSubject" if diploma else "SceauSubject"]}
-    if "holder" in shown:
-        subject["name"] = shown["holder"]
-    if diploma:
-        subject["achievement"] = {
-            "id": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'sceau:{issuer_identifier}:{title}')}",
-            "type": ["Achievement"],
-            "achievementType": "Diploma",
-            "name": title,
-            "description": shown.get("speciality", title),
-            "criteria": {
-                "narrative": f"Awarded by {issuer_name}: the diploma certified by this credential's evidence."
-            },
-        }
-    else:
-        subject["documentKind"] = kind_name(kind)
-    if shown:
-        subject["displayedFields"] = shown
-    credential: dict[str, Any] = {
-        "@context": list(ACHIEVEMENT_CONTEXTS if diploma else PLAIN_CONTEXTS),
-        "id": credential_id or f"urn:uuid:{uuid.uuid4()}",
-        "type": list(ACHIEVEMENT_TYPES if diploma else PLAIN_TYPES),
-        "name": title,
-        "issuer": {
-            "id": issuer_did,
-            "type": ["Profile"],
-            "name": issuer_name,
-            "otherIdentifier": [
-                {"type": ["IdentifierEntry"], "identifier": issuer_identifier, "identifierType": "identifier"}
-            ],
-        },
-        "validFrom": iso_datetime(valid_from),
-        "credentialSubject": subject,
-        "evidence": [
-            {
-                "type": ["Evidence", "AnchoredDocument"],
-                "name": "The certified document",
-                "description": "SHA-256 of the document anchored with this credential, and its leaf in the batch",
-                "sha256": document_sha256.hex(),
-                "chainId": chain_id,
-                "registry": registry,
-                "issuerKey": issuer_key,
-                "leafIndex": document_index,
-                "documentKind": kind_name(kind),
-            }
-        ],
-    }
-    if valid_until:
-        credential["validUntil"] = iso_datetime(valid_until)
-    if status is not None:
-        credential["credentialStatus"] = dict(status)
-    return credential
 
 
 def issue_with_credentials(

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from certifier.config import home
 from certifier.keys import keystore
 from verifier.core.errors import ConfigurationError
-from verifier.credentials.data_integrity import hash_data, proof_options
 from verifier.credentials.didkey import b58encode, did_key, multikey, registry_address, verification_method
 
 
@@ -55,6 +54,8 @@ class CredentialKey:
     def sign(self, unsecured: dict[str, Any], created: datetime | None = None) -> dict[str, Any]:
         """`unsecured` with an ``eddsa-rdfc-2022`` proof (W3C Data Integrity EdDSA §3.3.1)."""
         when = (created or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        from verifier.credentials.data_integrity import hash_data, proof_options  # pyld: loaded to sign
+
         options = proof_options(self.verification_method, when)
         signature = self.private.sign(hash_data(unsecured, options))
         return {**unsecured, "proof": {**options, "proofValue": "z" + b58encode(signature)}}

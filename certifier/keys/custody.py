@@ -20,20 +20,21 @@ import threading
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from eth_account.datastructures import SignedTransaction
-from eth_account.signers.local import LocalAccount
+from typing import TYPE_CHECKING, Any, Protocol
 
 from certifier.config import home
-from certifier.keys import keystore
-from certifier.keys.credential_keys import CredentialKey, WrongCredentialPassphrase, load_or_create
+from certifier.keys import SECRET_ENV, keystore
 from verifier.core.errors import ConfigurationError, InvalidFields
 from verifier.core.receipt import Receipt
 from verifier.core.seal import Seal
 
+if TYPE_CHECKING:  # eth-account and cryptography are loaded once the keystores' KDFs are done (open_all)
+    from eth_account.datastructures import SignedTransaction
+    from eth_account.signers.local import LocalAccount
+
+    from certifier.keys.credential_keys import CredentialKey
+
 SECRETS_FILE = "secrets.toml"
-SECRET_ENV = ("SCEAU_KEY_PASSPHRASE", "SCEAU_PKCS11_PIN")  # never in the web processes' environment
 DEFAULT_PKCS11_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
 
@@ -78,6 +79,12 @@ class LocalSigner:
 
     def seal(self, receipt: Receipt, fields: dict[str, str], anchored_at: int) -> str:
         return unsigned_seal(receipt, fields, anchored_at).signed(self.account.key).encode()
+
+
+def _local_signer(key: bytes) -> LocalSigner:
+    from eth_account import Account
+
+    return LocalSigner(Account.from_key(key))
 
 
 # ---------------------------------------------------------------- secrets.toml
@@ -188,8 +195,8 @@ class Custody:
         record = keystore.load(issuer, self.base)
         secrets = read_secrets(self.base)
         own: dict[str, Any] = secrets.get("issuers", {}).get(record.name, {})
-        where = secrets_path(self.base)
         if record.hsm is not None:
+            where = secrets_path(self.base)
             hsm: dict[str, Any] = secrets.get("hsm", {})
             pin = own.get("pin") or hsm.get("pin") or self._environ.get("SCEAU_PKCS11_PIN")
             if not pin:
@@ -200,14 +207,51 @@ class Custody:
             from certifier.keys.hsm import open_signer
 
             return open_signer(record, str(pin), str(hsm.get("module") or record.hsm.get("module") or ""))
+        return _local_signer(self._private_key(record, own))
+
+    def _private_key(self, record: keystore.IssuerKey, own: dict[str, Any]) -> bytes:
         passphrase, source = self._passphrase(record, own)
         try:
-            return LocalSigner(record.unlock(passphrase))
+            return record.private_key(passphrase)
         except keystore.WrongPassphrase:
             raise KeyLocked(
-                f"wrong passphrase for issuer {record.name!r} (from {source}): put its own passphrase in {where} "
-                f'as [issuers."{record.name}"] passphrase = "…"'
+                f"wrong passphrase for issuer {record.name!r} (from {source}): put its own passphrase in "
+                f'{secrets_path(self.base)} as [issuers."{record.name}"] passphrase = "…"'
             ) from None
+
+    def open_all(self) -> list[KeyLocked]:
+        """Open every keystore issuer's key now, and its credential key if it has one; the failures
+        (each remembered as `signer` remembers it, and said again when its key is asked for).
+
+        The anchoring worker does this first, before it loads the chain libraries, and `sceau serve`
+        starts the web server once it is done (supervisor.py): the KDFs' memory (256 MiB each, one
+        after the other) then never adds to the service's, and a missing or wrong passphrase is said
+        at the start rather than at the first batch. HSM keys have no KDF here: they open on first use."""
+        failures: list[KeyLocked] = []
+        keys: dict[str, bytes] = {}
+        with self._lock:
+            fingerprint = self._fingerprint()
+            secrets = read_secrets(self.base)
+            for record in keystore.all_issuers(self.base):
+                if record.hsm is not None or record.name in self._signers:
+                    continue
+                try:
+                    keys[record.name] = self._private_key(record, secrets.get("issuers", {}).get(record.name, {}))
+                except KeyLocked as exc:
+                    self._failed[record.name] = (fingerprint, exc)
+                    failures.append(exc)
+        from certifier.keys.credential_keys import key_path
+
+        for name in keys:  # their KDFs too, before eth-account is loaded
+            if key_path(name, self.base).exists():
+                try:
+                    self.credential_key(name)
+                except KeyLocked as exc:
+                    failures.append(exc)
+        with self._lock:
+            for name, key in keys.items():  # eth-account is loaded now, after every KDF
+                self._signers[name] = _local_signer(key)
+        return failures
 
     def _passphrase(self, record: keystore.IssuerKey, own: dict[str, Any]) -> tuple[str, str]:
         """The issuer's keystore passphrase and where it came from."""
@@ -231,6 +275,8 @@ class Custody:
             record = keystore.load(issuer, self.base)
             own: dict[str, Any] = read_secrets(self.base).get("issuers", {}).get(record.name, {})
             passphrase, source = self._passphrase(record, own)
+            from certifier.keys.credential_keys import WrongCredentialPassphrase, load_or_create
+
             try:
                 key, _ = load_or_create(record.name, passphrase, self.base)
             except WrongCredentialPassphrase:

@@ -11,13 +11,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
+from typing import TYPE_CHECKING, Any
 
 from certifier.config import home
+from certifier.keys.keyfile import MacMismatch, decrypt
 from verifier.core.errors import ConfigurationError
+
+if TYPE_CHECKING:  # eth-account is imported where a key is made or opened: the web processes read records only
+    from eth_account.signers.local import LocalAccount
 
 
 class WrongPassphrase(ConfigurationError):
@@ -44,14 +45,20 @@ class IssuerKey:
     hsm: dict[str, str] | None = None
 
     def unlock(self, passphrase: str) -> LocalAccount:
+        key = self.private_key(passphrase)  # the KDF first, before eth-account is loaded (keyfile.py says why)
+        from eth_account import Account
+
+        account: LocalAccount = Account.from_key(key)
+        return account
+
+    def private_key(self, passphrase: str) -> bytes:
+        """The keystore's private key (keyfile.py: without loading eth-account, which unlock needs next)."""
         if self.hsm is not None:
             raise ConfigurationError(f"the key of issuer {self.name!r} is in an HSM and is never decrypted here")
         try:
-            key = Account.decrypt(self.keystore, passphrase)
-        except ValueError:
+            return decrypt(self.keystore, passphrase)
+        except MacMismatch:
             raise WrongPassphrase(f"wrong passphrase for issuer {self.name!r}") from None
-        account: LocalAccount = Account.from_key(key)
-        return account
 
 
 def _folder(base: Path | None) -> Path:
@@ -72,6 +79,8 @@ def create(name: str, identifier: str, kinds: tuple[str, ...], passphrase: str, 
         raise ConfigurationError(f"issuer {name!r} already exists ({path})")
     if not passphrase:
         raise ConfigurationError("the keystore passphrase must not be empty")
+    from eth_account import Account
+
     account = Account.create()
     keystore = Account.encrypt(account.key, passphrase, kdf="scrypt", iterations=_scrypt_n())
     record = IssuerKey(name, identifier, kinds, account.address, None, keystore)

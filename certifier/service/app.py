@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask
 
 from certifier.config import home, private_umask
+from certifier.keys import SECRET_ENV
 from certifier.service.context import ServiceContext
 from certifier.settings import Settings
 from verifier.page import bp as page_bp
@@ -27,8 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
     app.config.from_mapping(SCEAU_RPC_URL=None, SCEAU_DATABASE_URL=None, SCEAU_STORAGE=str(base / "documents"))
     app.config.from_file("sceau.toml", load=tomllib.load, text=False, silent=True)
-    secret = ("SCEAU_KEY_PASSPHRASE", "SCEAU_PKCS11_PIN")  # the worker's alone (custody.py)
-    app.config.update({k: v for k, v in os.environ.items() if k.startswith("SCEAU_") and k not in secret})
+    app.config.update({k: v for k, v in os.environ.items() if k.startswith("SCEAU_") and k not in SECRET_ENV})
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):

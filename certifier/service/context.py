@@ -5,14 +5,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
-from web3 import Web3
 
-from certifier.chain.deployment import Deployment, connect, current
 from certifier.settings import Settings
 from certifier.store.db import database_url, session_factory, upgrade
+
+if TYPE_CHECKING:  # web3 is imported on first use: most web requests never touch it (~50 MiB each process)
+    from web3 import Web3
+
+    from certifier.chain.deployment import Deployment
 
 
 @dataclass
@@ -39,13 +42,22 @@ class ServiceContext:
     def w3(self) -> Web3:
         with self._lock:
             if self._w3 is None:
+                from certifier.chain.deployment import connect
+
                 self._w3 = connect(self.rpc_url)
             return self._w3
 
     @property
     def deployment(self) -> Deployment:
         if self._deployment is None:
-            self._deployment = current(self.w3)
+            from certifier.chain.deployment import current
+            from verifier.jsonrpc import JsonRpc
+
+            rpc = JsonRpc(self.rpc_url)
+            try:
+                self._deployment = current(rpc)
+            finally:
+                rpc.close()
         return self._deployment
 
     def dispose(self) -> None:

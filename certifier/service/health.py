@@ -11,12 +11,12 @@ from typing import Any
 from flask import current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
-from web3 import Web3
 
 from certifier.service.context import ServiceContext
 from certifier.store.db import Batch, Document, IssuerState, Revocation, WorkerBeat, now
 from certifier.store.states import IN_FLIGHT, DocumentStatus
 from verifier.core.errors import SceauError
+from verifier.jsonrpc import JsonRpc
 
 #: A worker not seen for this long is taken for dead (a pass may wait on a slow RPC for 30 s).
 WORKER_STALE_SECONDS = 60.0
@@ -27,16 +27,19 @@ STUCK_SECONDS = 600.0
 
 def chain_health(rpc_url: str, timeout: float = 3.0) -> dict[str, Any]:
     """Whether the chain answers now, with its head; one short request, no retries."""
-    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None))
+    rpc = JsonRpc(rpc_url, timeout=timeout)
     try:
-        block = w3.eth.get_block("latest")
+        block = rpc.call("eth_getBlockByNumber", ["latest", False])
+        number, timestamp = int(block["number"], 16), int(block["timestamp"], 16)
     except Exception as exc:  # noqa: BLE001 - any failure here is the answer: unreachable
         return {"reachable": False, "rpcUrl": rpc_url, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    finally:
+        rpc.close()
     return {
         "reachable": True,
         "rpcUrl": rpc_url,
-        "blockNumber": int(block["number"]),
-        "blockAgeSeconds": max(0, round(now() - int(block["timestamp"]))),
+        "blockNumber": number,
+        "blockAgeSeconds": max(0, round(now() - timestamp)),
     }
 
 

@@ -315,8 +315,30 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+#: The newest migration's revision (migrations/versions/). A test holds it to alembic's own head.
+SCHEMA_HEAD = "0006"
+
+
+def at_head(url: str) -> bool:
+    """Whether the database's schema is already at SCHEMA_HEAD: one query, without importing
+    alembic, which would cost every web process about 10 MiB and 0.15 s for nothing."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [SCHEMA_HEAD]
+    except SQLAlchemyError:  # no alembic_version table yet, or no database: alembic will say
+        return False
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    if at_head(url):
+        return
     from alembic import command
     from alembic.config import Config
 

@@ -9,12 +9,11 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from certifier.chain.deployment import Deployment
 from certifier.chain.merkle_batch import MerkleBatch
 from certifier.errors import RequestError
 from certifier.store.db import Batch, Document, Revocation, audit, new_id, now, rowcount
@@ -23,6 +22,9 @@ from verifier.core.fields import fields_sha256
 from verifier.core.merkle import LeafValues
 from verifier.core.receipt import Receipt
 from verifier.credentials.verify import credential_sha256
+
+if TYPE_CHECKING:
+    from certifier.chain.deployment import Deployment
 
 #: Builds the unsigned credentials (CREDENTIAL.md §3) of (document, its leaf index) pairs of one
 #: issuer's batch being formed; certifier.credentials.batching.CredentialMaker is the one used.

@@ -1,18 +1,23 @@
 """`sceau serve`: the web server and the anchoring worker as two child processes, supervised.
 
 - The web server (gunicorn) parses untrusted PDFs, ZIPs and images: it is started with an
-  environment stripped of every secret (custody.SECRET_ENV); only the worker gets them.
+  environment stripped of every secret (certifier.keys.SECRET_ENV); only the worker gets them.
 - The worker is restarted whenever it exits, after 1, 2, 4… seconds up to a minute when it keeps
   failing (a run that lasted a minute resets the count).
 - The worker's output is passed on, but a traceback already shown is not shown again: one line
   says it happened again. The log says each distinct error once, not every restart.
 - The web server's end ends `sceau serve` (with its exit code); SIGTERM or SIGINT stops both.
+- The worker starts first and opens every issuer's key (Custody.open_all); the web server starts
+  when the worker says so (one byte on a pipe, READY_FD_ENV), or when it exits, or after
+  READY_SECONDS. A keystore's KDF takes 256 MiB for a second: done before the web processes
+  exist, it never adds to their memory (issue 10: the service within 300 MiB).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -23,12 +28,14 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import IO
 
-from certifier.keys.custody import SECRET_ENV
+from certifier.keys import SECRET_ENV
 
 log = logging.getLogger("sceau.serve")
 
 STABLE_SECONDS = 60.0  # a worker that ran this long was not failing: the back-off starts over
 STOP_GRACE_SECONDS = 30.0
+READY_SECONDS = 120.0  # a worker that neither says it is ready nor exits: start the web server anyway
+READY_FD_ENV = "SCEAU_READY_FD"
 
 
 def without_secrets(environ: Mapping[str, str]) -> dict[str, str]:
@@ -87,14 +94,38 @@ class Supervisor:
         sys.stderr.write(text)
         sys.stderr.flush()
 
-    def _start_worker(self) -> subprocess.Popen[str]:
+    def _start_worker(self) -> tuple[subprocess.Popen[str], int]:
+        """The worker, and the read end of the pipe on which it says that its keys are open."""
         assert self.worker is not None
-        child = subprocess.Popen(
-            list(self.worker), env=dict(self.environ), stderr=subprocess.PIPE, text=True, errors="replace"
-        )
+        ready, told = os.pipe()
+        try:
+            child = subprocess.Popen(
+                list(self.worker),
+                env={**self.environ, READY_FD_ENV: str(told)},
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                pass_fds=(told,),
+            )
+        except BaseException:
+            os.close(ready)
+            raise
+        finally:
+            os.close(told)
         assert child.stderr is not None
         threading.Thread(target=self._pump, args=(child.stderr,), daemon=True).start()
-        return child
+        return child, ready
+
+    def _wait_ready(self, ready: int) -> None:
+        """Until the worker writes its byte, exits (end of file), READY_SECONDS pass, or `stop`."""
+        deadline = time.monotonic() + READY_SECONDS
+        try:
+            while not self.stop.is_set() and (left := deadline - time.monotonic()) > 0:
+                if select.select([ready], [], [], min(left, 0.2))[0]:
+                    os.read(ready, 1)
+                    return
+        finally:
+            os.close(ready)
 
     def _pump(self, stream: IO[str]) -> None:
         for line in stream:
@@ -106,8 +137,11 @@ class Supervisor:
         return float(min(self.backoff_max, self.backoff_base * 2 ** min(failures - 1, 30)))
 
     def run(self) -> int:
+        worker = None
+        if self.worker:
+            worker, ready = self._start_worker()
+            self._wait_ready(ready)
         web = subprocess.Popen(list(self.web), env=without_secrets(self.environ))
-        worker = self._start_worker() if self.worker else None
         started, failures, restart_at = time.monotonic(), 0, None
         last_code: int | None = None
         try:
@@ -130,7 +164,8 @@ class Supervisor:
                         )
                     last_code, worker, restart_at = exit_code, None, time.monotonic() + wait
                 if worker is None and self.worker and restart_at is not None and time.monotonic() >= restart_at:
-                    worker, started, restart_at = self._start_worker(), time.monotonic(), None
+                    (worker, ready), started, restart_at = self._start_worker(), time.monotonic(), None
+                    os.close(ready)  # the web server already runs: nothing waits for this one
                     self.restarts += 1
                 self.stop.wait(0.2)
             return 0

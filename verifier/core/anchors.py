@@ -24,9 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils.address import to_checksum_address
-
 from verifier.core.errors import InvalidReceipt, NoTrustAnchors, TrustError
+from verifier.core.hashing import checksum_address
 from verifier.core.receipt import parse_json
 
 MEDIA_TYPE = "application/vnd.sceau.trust-anchors.v1+json"
@@ -130,7 +129,7 @@ class TrustAnchors:
 def _address(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
         raise TrustError(f"{where}: must be a 0x address of 40 hex digits")
-    return str(to_checksum_address(value))
+    return str(checksum_address(value))
 
 
 def read_trust_file(

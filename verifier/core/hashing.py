@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, cast
 
 from sha3 import keccak_256
 
 from verifier.core.errors import DocumentError
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 CHUNK = 1 << 20  # 1 MiB: constant memory whatever the document's size
 
@@ -19,6 +22,24 @@ def keccak256(data: bytes) -> bytes:
     10,000 documents make tens of thousands of calls. Pinned to known answers by the tests."""
     digest: bytes = keccak_256(data).digest()
     return digest
+
+
+def checksum_address(address: str | bytes) -> ChecksumAddress:
+    """EIP-55: an address (0x and 40 hex digits, or its 20 bytes) in its mixed-case form. Here rather
+    than eth-utils', whose import loads pydantic (about 27 MiB in every process that checks an
+    address, the web workers and the anchoring worker at its key unlock among them). Held to
+    eth-utils' answers by tests/test_hashing.py. ValueError when it is not an address."""
+    if isinstance(address, bytes):
+        if len(address) != 20:
+            raise ValueError(f"an address is 20 bytes, not {len(address)}")
+        digits = address.hex()
+    else:
+        digits = address.lower().removeprefix("0x")
+        if len(digits) != 40 or digits.strip("0123456789abcdef"):
+            raise ValueError(f"{address!r} is not an address (0x and 40 hex digits)")
+    nibbles = keccak_256(digits.encode()).hexdigest()
+    mixed = "".join(c.upper() if n in "89abcdef" else c for c, n in zip(digits, nibbles, strict=False))
+    return cast("ChecksumAddress", "0x" + mixed)
 
 
 def sha256_stream(stream: IO[bytes]) -> tuple[bytes, int]:

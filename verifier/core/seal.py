@@ -27,9 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-
 from verifier.core.base45 import b45decode, b45encode
 from verifier.core.errors import InvalidFields, InvalidSeal
 from verifier.core.fields import MAX_CANONICAL_BYTES, canonical, normalise
@@ -89,11 +86,17 @@ class Seal:
     def signer(self) -> str:
         """The address that signed the seal (raises InvalidSeal when the signature is malformed)."""
         try:
+            from eth_account import Account
+            from eth_account.messages import encode_defunct
+
             return str(Account.recover_message(encode_defunct(primitive=self.body()), signature=self.signature))
         except Exception as exc:  # eth-keys raises several types for a bad signature
             raise InvalidSeal(f"the seal's signature is malformed ({exc.__class__.__name__})") from None
 
     def signed(self, private_key: Any) -> Seal:
+        from eth_account import Account
+        from eth_account.messages import encode_defunct
+
         sig = Account.sign_message(encode_defunct(primitive=self.body()), private_key=private_key).signature
         return Seal(
             self.chain_id,

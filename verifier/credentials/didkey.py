@@ -67,8 +67,8 @@ def registry_address(public_key: bytes) -> str:
     """The address under which the registry records this Ed25519 key (CREDENTIAL.md §4): the last 20
     bytes of keccak256(0xed01 ‖ public key), in EIP-55 case. No secp256k1 key has it, so it can
     never send a transaction: it is only a name in the registry's key table."""
-    from eth_utils.address import to_checksum_address
+    from verifier.core.hashing import checksum_address
 
     if len(public_key) != 32:
         raise InvalidDidKey("an Ed25519 public key is 32 bytes")
-    return to_checksum_address(keccak256(ED25519_PUB_MULTICODEC + public_key)[-20:])
+    return checksum_address(keccak256(ED25519_PUB_MULTICODEC + public_key)[-20:])
