@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from verifier.core import errors
 from verifier.core.fields import fields_sha256
@@ -85,3 +87,33 @@ def test_the_grammar_is_ascii_and_json_whitespace_only() -> None:
             Receipt.from_json((CORPUS / f"invalid__InvalidReceipt__{name}.json").read_bytes())
     with pytest.raises(errors.ReceiptTypeError, match="not a Sceau receipt media type"):
         Receipt.from_json((CORPUS / "invalid__ReceiptTypeError__media_type_v01.json").read_bytes())
+
+
+_NODE = st.one_of(
+    st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex()),  # a node
+    st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex().upper()),  # upper case: refused
+    st.binary(min_size=31, max_size=33).map(lambda b: "0x" + b.hex()),  # a byte short or long
+    st.tuples(st.binary(min_size=16, max_size=16), st.binary(min_size=15, max_size=15)).map(
+        lambda t: "0x" + t[0].hex() + "," + t[1].hex() + "f"  # 66 characters with a comma inside
+    ),
+    st.just("0x" + "0" * 63 + ",0x" + "0" * 64),  # two nodes in one string
+    st.integers(),
+    st.none(),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_NODE, max_size=6))
+def test_the_proofs_fast_parse_accepts_exactly_what_the_node_by_node_parse_accepts(nodes: list[object]) -> None:
+    from verifier.core.errors import ReceiptTypeError
+    from verifier.core.receipt import _bytes32, _proof
+
+    try:
+        slow: object = tuple(_bytes32(p, f"proof[{i}]") for i, p in enumerate(nodes))
+    except ReceiptTypeError as exc:
+        slow = str(exc)
+    try:
+        fast: object = _proof(nodes)
+    except ReceiptTypeError as exc:
+        fast = str(exc)
+    assert fast == slow

@@ -158,8 +158,15 @@ def _verify_bulk(source: Path, report_format: str | None, report: Path | None, v
     already run on every core (threads), and on two cores, with the node beside it, moving
     documents and verdicts between processes costs more than the second process gives back
     (scripts/bench_verify.py), hence one process unless asked."""
+    import gc
+
     from verifier import bulk
 
+    # A bulk run makes ~20 objects a document that live until its chunk is reported: with the
+    # collector's default thresholds, full collections then walk the whole heap again and again
+    # (a fifth of the run). The modules' objects are frozen out of it; full collections are rarer.
+    gc.freeze()
+    gc.set_threshold(700, 10, 100)
     try:
         items = bulk.collect(source)
     except SceauError as exc:

@@ -37,6 +37,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 from verifier import limits
 from verifier.core.errors import LimitExceeded
 from verifier.core.receipt import Receipt
+from verifier.service import is_pdf
 
 RECEIPT_NAME = "sceau-receipt.json"
 SEAL_NAME = "sceau-seal"
@@ -96,10 +97,6 @@ class CertifiedPdf:
     receipt: Receipt
     problems: tuple[str, ...]  # how the file differs from the original plus Sceau's update
     seal_text: str | None = None  # the text the seal's QR encodes, when the seal is Sceau's
-
-
-def is_pdf(data: bytes) -> bool:
-    return data[:1024].lstrip().startswith(b"%PDF-")
 
 
 def seal_rect(box: Any, position: str, size: float = SEAL_SIZE) -> tuple[float, float, float, float]:

@@ -18,7 +18,6 @@ from verifier.core.errors import ChainError, DocumentError, InvalidReceipt, Scea
 from verifier.core.hashing import sha256_bytes, sha256_file
 from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
 from verifier.core.verdict import Check, Outcome, Verdict, error_from, error_verdict
-from verifier.pdf import is_pdf, open_certified
 from verifier.verify import untrusted_registry, verify_document
 
 if TYPE_CHECKING:  # eth-account, which signed trust lists need, takes most of a second to import
@@ -150,6 +149,8 @@ class Verifier:
     def verify_certified_pdf(self, data: bytes) -> Verdict | None:
         """The verdict on a certified PDF (its embedded receipt, its original prefix, and what its
         update adds), or None when `data` is not a certified PDF."""
+        from verifier.pdf import open_certified  # pypdf: loaded for PDFs only (70 ms at every start)
+
         try:
             certified = open_certified(data)
         except InvalidReceipt as exc:
@@ -198,6 +199,11 @@ def read_receipt_file(path: Path) -> Receipt:
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1024 * 1024
+
+
+def is_pdf(data: bytes) -> bool:
+    """A PDF by its header (here, not in pdf.py: telling one needs no pypdf)."""
+    return data[:1024].lstrip().startswith(b"%PDF-")
 
 
 def looks_like_credential(data: bytes) -> bool:

@@ -35,10 +35,10 @@ from verifier.pdf import (
     SEAL_POSITIONS,
     SEAL_SIZE,
     SEAL_TEXT_KEY,
-    is_pdf,
     qr_drawing,
     seal_rect,
 )
+from verifier.service import is_pdf
 
 POSITIONS = SEAL_POSITIONS
 MARGIN = SEAL_MARGIN

@@ -30,9 +30,11 @@ def serve(app: Flask, host: str, port: int, workers: int = 2, debug: bool = Fals
         return
     # Loaded here, once, what the workers may need later but the app does not import at start:
     # after the fork, each worker would load its own copy. eth-account verifies QR seals (4 MiB),
-    # zxing-cpp reads QR codes from images (2 MiB).
+    # zxing-cpp reads QR codes from images (2 MiB), pypdf reads certified PDFs.
     import eth_account  # noqa: F401
     import zxingcpp  # noqa: F401
+
+    import verifier.pdf  # noqa: F401
 
     gc.freeze()  # the objects loaded so far are never touched by the collector: their pages stay shared
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "accesslog": "-", "timeout": 60}).run()
