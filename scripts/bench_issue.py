@@ -1,13 +1,14 @@
 """Issuance throughput: N documents of 100 KiB through `sceau issue` and through the HTTP API.
 
     .venv/bin/python scripts/bench_issue.py [--n 1000 --n 10000] [--skip-api] [--skip-cli]
+        [--web-workers 2 --web-workers 1]
 
 Runs on a fresh local chain and SQLite database in a temporary SCEAU_HOME, as `make run` would,
 and prints one table, each figure beside its target (issue 10, set for N = 10,000):
 
 - `sceau issue`: documents per second from start to every receipt written (≥ 5,000 /s): one
   file per receipt (on disk, and on tmpfs), and all receipts in one ZIP (`--receipts-zip`);
-- the API (`sceau serve`: gunicorn, 2 web workers, plus the anchoring worker process; multipart
+- the API (`sceau serve`: gunicorn, 2 web workers or --web-workers, plus the anchoring worker process; multipart
   requests of 50 files from 4 client threads): documents per second accepted, every 202 committed
   (≥ 2,000 /s), and to the last document's confirmed receipt (≥ 1,500 /s);
 - peak memory of each run's own processes (≤ 300 MiB for server + worker): the sum of their
@@ -273,14 +274,16 @@ def wait_for_service(base: str, server: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
-def bench_api(env: dict[str, str], docs: list[Path], port: int, checks: Checks, *, keep: bool) -> list[Row]:
-    label = "API, uploads kept" if keep else "API, uploads not kept"
+def bench_api(
+    env: dict[str, str], docs: list[Path], port: int, checks: Checks, *, keep: bool, web_workers: int = 2
+) -> list[Row]:
+    label = f"API ({web_workers} web worker{'s' if web_workers > 1 else ''}), uploads {'kept' if keep else 'not kept'}"
     # a database of its own: a run must not inherit an earlier run's work (its documents still to
     # seal would compete with this run's batch, and make the second run look slower than the first)
-    database = Path(env["SCEAU_HOME"]) / f"api-{'kept' if keep else 'not-kept'}-{len(docs)}.sqlite"
+    database = Path(env["SCEAU_HOME"]) / f"api-{'kept' if keep else 'not-kept'}-{len(docs)}-{web_workers}.sqlite"
     env = {**env, "SCEAU_KEEP_DOCUMENTS": "1" if keep else "0", "SCEAU_DATABASE_URL": f"sqlite:///{database}"}
     server = subprocess.Popen(
-        [SCEAU, "serve", "--port", str(port), "--workers", "2"],
+        [SCEAU, "serve", "--port", str(port), "--workers", str(web_workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -367,6 +370,9 @@ def main() -> None:
     parser.add_argument("--skip-api", action="store_true")
     parser.add_argument("--skip-cli", action="store_true")
     parser.add_argument("--skip-tmpfs", action="store_true", help="no run with receipts on tmpfs")
+    parser.add_argument(
+        "--web-workers", type=int, action="append", help="gunicorn workers of `sceau serve` (repeatable) [2]"
+    )
     args = parser.parse_args()
     sizes = args.n or [1_000, 10_000]
     rows: list[Row] = []
@@ -398,8 +404,9 @@ def main() -> None:
                     zipped = Path(tmp) / f"archive-{n}"
                     rows += bench_cli(env, docs, zipped, "sceau issue --receipts-zip", checks, archive=True)
                 if not args.skip_api:
-                    for keep in (True, False):
-                        rows += bench_api(env, docs, port, checks, keep=keep)
+                    for web_workers in args.web_workers or [2]:
+                        for keep in (True, False):
+                            rows += bench_api(env, docs, port, checks, keep=keep, web_workers=web_workers)
         finally:
             sceau("chain", "down", env=env)
     print(f"{os.cpu_count()} cores; documents of {DOC_SIZE // 1024} KiB; targets (issue 10) are set for N = 10,000")
