@@ -397,6 +397,34 @@ def test_a_worker_that_exits_before_it_is_ready_does_not_keep_the_web_server_wai
     assert time.monotonic() - started < 30
 
 
+def test_a_traceback_cut_short_by_the_stop_is_not_shown_again() -> None:
+    from certifier.worker.supervisor import TracebackOnce
+
+    shown: list[str] = []
+    lines = TracebackOnce(shown.append)
+    whole = ["Traceback (most recent call last):\n", '  File "<string>", line 1\n', "ZeroDivisionError: x\n"]
+    for line in [*whole, *whole[:2]]:  # the same error, then again, stopped mid-traceback
+        lines.feed(line)
+    lines.flush()
+    assert shown == ["".join(whole), "(the same error again, its traceback cut short)\n"]
+    other = TracebackOnce(shown.append)
+    other.feed(whole[0])
+    other.flush()  # cut short, and never seen whole: shown as it came
+    assert shown[-1] == whole[0]
+
+
+def test_stopped_while_the_worker_opens_its_keys_the_web_server_never_starts(tmp_path: Path) -> None:
+    from certifier.worker.supervisor import Supervisor
+
+    started = tmp_path / "web-started"
+    web = [sys.executable, "-c", f"open({str(started)!r}, 'w').close()"]
+    supervisor = Supervisor(web, [sys.executable, "-c", "import time; time.sleep(600)"])  # never ready
+    threading.Timer(0.5, supervisor.stop.set).start()
+    begun = time.monotonic()
+    assert supervisor.run() == 0
+    assert time.monotonic() - begun < 30 and not started.exists()
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

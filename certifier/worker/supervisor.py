@@ -68,8 +68,14 @@ class TracebackOnce:
             self.emit(line)
 
     def flush(self) -> None:
+        """The end of the stream: a traceback cut short (its process stopped while writing it) is
+        shown, unless it is the start of one already shown."""
         if self._block:
-            self.emit("".join(self._block))
+            block = "".join(self._block)
+            if any(seen.startswith(block) for seen in self.seen):
+                self.emit("(the same error again, its traceback cut short)\n")
+            else:
+                self.emit(block)
         self._block = None
 
 
@@ -137,14 +143,17 @@ class Supervisor:
         return float(min(self.backoff_max, self.backoff_base * 2 ** min(failures - 1, 30)))
 
     def run(self) -> int:
-        worker = None
-        if self.worker:
-            worker, ready = self._start_worker()
-            self._wait_ready(ready)
-        web = subprocess.Popen(list(self.web), env=without_secrets(self.environ))
+        worker: subprocess.Popen[str] | None = None
+        web: subprocess.Popen[bytes] | None = None
         started, failures, restart_at = time.monotonic(), 0, None
         last_code: int | None = None
         try:
+            if self.worker:
+                worker, ready = self._start_worker()
+                self._wait_ready(ready)
+            if self.stop.is_set():  # stopped while the worker opened its keys
+                return 0
+            web = subprocess.Popen(list(self.web), env=without_secrets(self.environ))
             while not self.stop.is_set():
                 code = web.poll()
                 if code is not None:
