@@ -227,6 +227,21 @@ def test_migration_0006_goes_down_and_up_again(tmp_path: Path) -> None:
         engine.dispose()
 
 
+def test_schema_head_is_alembic_s_head_and_only_a_database_at_it_skips_alembic(tmp_path: Path) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from certifier.store.db import SCHEMA_HEAD, at_head
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(scale.__file__).parent / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD  # bump it with each migration
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    assert not at_head(url)  # no schema yet: alembic makes it
+    upgrade(url)
+    assert at_head(url)
+
+
 def test_the_receipt_trees_a_process_keeps_are_bounded_by_leaves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
