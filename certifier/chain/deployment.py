@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from verifier.abi import checksummed
 from verifier.artifacts import load_artifact, registry_abi
 from verifier.config import ANCHORS_FILE
 from verifier.core.anchors import TrustAnchor, TrustAnchors
-from verifier.core.errors import ChainUnreachable, ConfigurationError, NotDeployed, SceauError, WrongChain
+from verifier.core.errors import ChainError, ChainUnreachable, ConfigurationError, NotDeployed, SceauError, WrongChain
 from verifier.jsonrpc import JsonRpc
 
 if TYPE_CHECKING:  # web3 and eth-account are imported where used: the web processes read the record only
@@ -105,10 +106,19 @@ def current(chain: Web3 | JsonRpc, base: Path | None = None) -> Deployment:
     web3, or the light JSON-RPC client the web processes use: both ask the same two questions)."""
     record = Deployment.load(base)
     if isinstance(chain, JsonRpc):
-        chain_hex, code_hex = chain.batch([("eth_chainId", []), ("eth_getCode", [record.registry, "latest"])])
-        chain_id, code = int(chain_hex, 16), bytes.fromhex(code_hex.removeprefix("0x"))
+        chain_hex, code_hex, block0 = chain.batch(
+            [
+                ("eth_chainId", []),
+                ("eth_getCode", [record.registry, "latest"]),
+                ("eth_getBlockByNumber", ["0x0", False]),
+            ]
+        )
+        chain_id = int(_answer(chain_hex, _QUANTITY, "eth_chainId", chain.rpc_url), 16)
+        code = bytes.fromhex(_answer(code_hex, _DATA, "eth_getCode", chain.rpc_url)[2:])
+        genesis = _answer(block0.get("hash") if isinstance(block0, dict) else None, _HASH, "block 0", chain.rpc_url)
     else:
         chain_id, code = chain.eth.chain_id, bytes(chain.eth.get_code(checksummed(record.registry)))
+        genesis = "0x" + bytes(chain.eth.get_block(0)["hash"]).hex()
     if chain_id != record.chain_id:
         raise WrongChain(
             f"the endpoint serves chain {chain_id}, but the deployment record is for chain {record.chain_id}"
@@ -117,7 +127,24 @@ def current(chain: Web3 | JsonRpc, base: Path | None = None) -> Deployment:
         raise NotDeployed(
             f"the registry {record.registry} is gone from chain {chain_id} (chain reset?): run `sceau deploy`"
         )
+    if genesis.lower() != record.genesis_hash.lower():
+        raise WrongChain(
+            f"the endpoint serves another chain {chain_id} (genesis {genesis}) than the deployment record's "
+            f"(genesis {record.genesis_hash}): another node with the same chain id?"
+        )
     return record
+
+
+_QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,64}")
+_DATA = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
+_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+
+
+def _answer(value: object, pattern: re.Pattern[str], what: str, url: str) -> str:
+    """A node's answer of the JSON-RPC form `pattern`, else a ChainError that says what came."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ChainError(f"the chain at {url} answered {what} with {str(value)[:80]!r}, not JSON-RPC hex")
+    return value
 
 
 def deploy(

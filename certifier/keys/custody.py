@@ -240,6 +240,8 @@ class Custody:
                 except KeyLocked as exc:
                     self._failed[record.name] = (fingerprint, exc)
                     failures.append(exc)
+                except ConfigurationError as exc:  # a keystore this version cannot open: its issuer only
+                    failures.append(KeyLocked(f"the key of issuer {record.name!r} cannot be opened: {exc}"))
         from certifier.keys.credential_keys import key_path
 
         for name in keys:  # their KDFs too, before eth-account is loaded

@@ -26,53 +26,91 @@ class MacMismatch(ValueError):
     """The passphrase does not open the keystore (or the keystore was altered): its MAC does not match."""
 
 
+#: The most a keystore may ask of its KDF. eth-account and geth write scrypt n = 2^18, r = 8, p = 1
+#: (256 MiB, about a second), geth's light keystores n = 2^12, r = 8, p = 6, ethers n = 2^17;
+#: eth-keyfile's pbkdf2 is c = 10^6. A keystore is a file: its parameters must not size the
+#: worker's memory, hold its start for minutes, or reach hashlib's own limits (raw ValueError,
+#: OverflowError).
+MAX_SCRYPT_N = 1 << 18
+MAX_SCRYPT_R = 8
+MAX_SCRYPT_P = 16
+MAX_SCRYPT_WORK = (1 << 18) * 8  # n·r·p: the standard keystore's, so memory <= 256 MiB
+MAX_PBKDF2_ROUNDS = 1 << 22
+MAX_DKLEN = 64
+
+
 def _hex(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise BadKeystore(f"the keystore's {what} is not hexadecimal")
     try:
-        return bytes.fromhex(str(value).removeprefix("0x"))
+        return bytes.fromhex(value.removeprefix("0x"))
     except ValueError:
         raise BadKeystore(f"the keystore's {what} is not hexadecimal") from None
 
 
+def _count(params: dict[str, Any], name: str, low: int, high: int) -> int:
+    if name not in params:
+        raise BadKeystore(f"the keystore's kdfparams are incomplete (no {name})")
+    value = params[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadKeystore(f"the keystore's {name} is {value!r}: from {low} to {high} is opened here")
+    return value
+
+
+def _crypto(keystore: Any) -> dict[str, Any]:
+    crypto = (keystore.get("crypto") or keystore.get("Crypto")) if isinstance(keystore, dict) else None
+    if not isinstance(crypto, dict):  # "Crypto": keystores of old geth versions
+        raise BadKeystore("the keystore has no crypto section")
+    return crypto
+
+
 def derive(keystore: dict[str, Any], passphrase: str) -> bytes:
     """The key the KDF derives from `passphrase` (the slow, memory-hard step)."""
-    crypto = keystore.get("crypto") or keystore.get("Crypto")  # "Crypto": keystores of old geth versions
-    if not isinstance(crypto, dict):
-        raise BadKeystore("the keystore has no crypto section")
+    crypto = _crypto(keystore)
     kdf, params = crypto.get("kdf"), crypto.get("kdfparams")
     if not isinstance(params, dict):
         raise BadKeystore("the keystore has no kdfparams")
+    if kdf != "scrypt" and not (kdf == "pbkdf2" and params.get("prf") == "hmac-sha256"):
+        raise BadKeystore(f"the keystore's KDF is {kdf!r} ({params.get('prf', '')}): scrypt and pbkdf2 are known")
+    if "salt" not in params:
+        raise BadKeystore("the keystore's kdfparams are incomplete (no salt)")
+    salt = _hex(params["salt"], "salt")
+    dklen = params.get("dklen")
+    if isinstance(dklen, bool) or not isinstance(dklen, int) or not 32 <= dklen <= MAX_DKLEN:
+        raise BadKeystore(f"the keystore's derived key is {dklen!r} bytes: 32 to {MAX_DKLEN} are opened here")
     password = passphrase.encode()
-    try:
-        salt, dklen = _hex(params["salt"], "salt"), int(params["dklen"])
-        if kdf == "scrypt":
-            cost = {"n": int(params["n"]), "r": int(params["r"]), "p": int(params["p"])}
-        elif kdf == "pbkdf2" and params.get("prf") == "hmac-sha256":
-            rounds = int(params["c"])
-        else:
-            raise BadKeystore(f"the keystore's KDF is {kdf!r} ({params.get('prf', '')}): scrypt and pbkdf2 are known")
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadKeystore(f"the keystore's kdfparams are incomplete ({exc.__class__.__name__}: {exc})") from None
-    if dklen < 32:
-        raise BadKeystore(f"the keystore's derived key is {dklen} bytes: 32 at least are needed")
     if kdf == "scrypt":
-        memory = 128 * cost["r"] * cost["n"] * cost["p"]
-        return hashlib.scrypt(password, salt=salt, dklen=dklen, maxmem=memory + (1 << 20), **cost)
+        n = _count(params, "n", 2, MAX_SCRYPT_N)
+        r = _count(params, "r", 1, MAX_SCRYPT_R)
+        p = _count(params, "p", 1, MAX_SCRYPT_P)
+        if n & (n - 1) or n * r * p > MAX_SCRYPT_WORK:
+            raise BadKeystore(f"the keystore's scrypt cost n={n}, r={r}, p={p} is not one this service opens")
+        try:
+            return hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=128 * r * n * p + (1 << 20))
+        except (ValueError, OverflowError) as exc:  # what OpenSSL refuses still
+            raise BadKeystore(f"the keystore's scrypt parameters are refused ({exc})") from None
+    rounds = _count(params, "c", 1, MAX_PBKDF2_ROUNDS)
     return hashlib.pbkdf2_hmac("sha256", password, salt, rounds, dklen)
 
 
 def decrypt(keystore: dict[str, Any], passphrase: str) -> bytes:
-    """The private key the keystore holds. MacMismatch when `passphrase` does not open it."""
+    """The private key the keystore holds. MacMismatch when `passphrase` does not open it.
+    Everything that can be checked without the passphrase is, before the KDF."""
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    derived = derive(keystore, passphrase)
-    crypto = keystore.get("crypto") or keystore["Crypto"]
+    crypto = _crypto(keystore)
     if crypto.get("cipher") != "aes-128-ctr":
         raise BadKeystore(f"the keystore's cipher is {crypto.get('cipher')!r}: only aes-128-ctr is known")
-    ciphertext = _hex(crypto.get("ciphertext"), "ciphertext")
-    iv = _hex((crypto.get("cipherparams") or {}).get("iv"), "iv")
+    cipherparams = crypto.get("cipherparams")
+    iv = _hex(cipherparams.get("iv") if isinstance(cipherparams, dict) else None, "iv")
     if len(iv) != 16:
         raise BadKeystore(f"the keystore's iv is {len(iv)} bytes, not 16")
-    if not hmac.compare_digest(keccak256(derived[16:32] + ciphertext), _hex(crypto.get("mac"), "mac")):
+    ciphertext = _hex(crypto.get("ciphertext"), "ciphertext")
+    if len(ciphertext) != 32:
+        raise BadKeystore(f"the keystore's ciphertext is {len(ciphertext)} bytes: a secp256k1 key is 32")
+    mac = _hex(crypto.get("mac"), "mac")
+    derived = derive(keystore, passphrase)
+    if not hmac.compare_digest(keccak256(derived[16:32] + ciphertext), mac):
         raise MacMismatch("the passphrase does not open this keystore")
     decryptor = Cipher(algorithms.AES(derived[:16]), modes.CTR(iv)).decryptor()
     return decryptor.update(ciphertext) + decryptor.finalize()
