@@ -85,10 +85,10 @@ class Seal:
 
     def signer(self) -> str:
         """The address that signed the seal (raises InvalidSeal when the signature is malformed)."""
-        try:
-            from eth_account import Account
-            from eth_account.messages import encode_defunct
+        from eth_account import Account  # outside the try: a missing library is not a malformed seal
+        from eth_account.messages import encode_defunct
 
+        try:
             return str(Account.recover_message(encode_defunct(primitive=self.body()), signature=self.signature))
         except Exception as exc:  # eth-keys raises several types for a bad signature
             raise InvalidSeal(f"the seal's signature is malformed ({exc.__class__.__name__})") from None
