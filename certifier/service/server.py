@@ -48,8 +48,8 @@ def _heap_trimmer() -> Any:
     """A gunicorn `post_request` hook that gives the heap's free memory back to the system (glibc's
     malloc_trim), or None where the C library has none. An upload's body is megabytes, freed when
     its request ends, but glibc keeps the top of its heap for the next one. scripts/bench_issue.py,
-    four runs each way: 319 to 359 MiB with it, 329 to 367 without; 202s at 2,915 to 3,069/s (uploads
-    not kept) against 3,069 to 3,735, within this machine's run-to-run spread."""
+    three or four runs each way: 319 to 359 MiB with it, 329 to 367 without; 202s at 2,915 to 3,069/s (uploads
+    not kept) against 2,841 to 3,735 without, within this machine's run-to-run spread."""
     import ctypes
     import ctypes.util
 
