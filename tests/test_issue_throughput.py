@@ -116,3 +116,28 @@ def test_the_cli_umask_is_the_service_umask() -> None:
     from certifier.config import PRIVATE_UMASK as SERVICE_UMASK
 
     assert PRIVATE_UMASK == SERVICE_UMASK
+
+
+def test_receipt_files_are_on_the_disk_when_the_run_returns(tmp_path: Path, monkeypatch: Any) -> None:
+    """Each receipt file and its folder are flushed (fsync) before `write_receipts` returns: the
+    documents are anchored by then, and a receipt lost in a crash could not be made again."""
+    import os
+
+    from certifier.chain import issuing
+    from verifier.core.receipt import Receipt
+
+    corpus = Path(__file__).parent / "assets" / "receipts"
+    receipt = Receipt.from_json(next(corpus.glob("valid__*.json")).read_bytes())
+    flushed: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(issuing.os, "fsync", fsync)
+    targets = [tmp_path / f"d{i}.pdf.receipt.json" for i in range(5)]
+    issuing.write_receipts([(t, receipt) for t in targets])
+    assert sorted(flushed) == sorted([str(t) + ".tmp" for t in targets] + [str(tmp_path)])
+    assert all(Receipt.from_json(t.read_bytes()) == receipt for t in targets)
+    assert not list(tmp_path.glob("*.tmp"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,22 +62,41 @@ def write_receipt(path: Path, receipt: Receipt) -> None:
     write_receipts([(path, receipt)])
 
 
+WRITERS = 8  # threads flushing receipts to the disk
+
+
 def write_receipts(items: Sequence[tuple[Path, Receipt]]) -> None:
-    """Write each receipt to a temporary name, then rename them all: a receipt is never seen
-    half-written. (Renaming only after every write is also much faster on ext4 than renaming
-    each file right after writing it.)"""
-    temps = []
+    """Write each receipt to a temporary name and flush it to the disk, then rename them all and
+    flush their folders: when this returns, every receipt is on the disk, whole, under its name.
+    The documents are anchored by then, and a receipt lost in a crash (its salt was random) would
+    leave its document unverifiable. A receipt is never seen half-written. The flushes run on
+    WRITERS threads (each fsync waits on the disk, not on Python; the file system joins their
+    journal commits): 10,000 receipts took 0.4 to 1.2 s more than unflushed ones on this disk.
+    Renaming only after every write is also much faster on ext4 than renaming each file at once."""
+    temps = [(path.with_name(path.name + ".tmp"), path, receipt) for path, receipt in items]
     try:
-        for path, receipt in items:
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(receipt.to_json())
-            temps.append((tmp, path))
-        for tmp, path in temps:
+        with ThreadPoolExecutor(WRITERS, thread_name_prefix="receipts") as pool:
+            list(pool.map(_write_flushed, temps))
+        for tmp, path, _ in temps:
             os.replace(tmp, path)
     except BaseException:
-        for tmp, _ in temps:
+        for tmp, _, _ in temps:
             tmp.unlink(missing_ok=True)
         raise
+    for folder in {path.parent for _, path, _ in temps}:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the renames themselves
+        finally:
+            os.close(fd)
+
+
+def _write_flushed(item: tuple[Path, Path, Receipt]) -> None:
+    tmp, _, receipt = item
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(receipt.to_json())
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def issue_files(
