@@ -34,7 +34,10 @@ log = logging.getLogger("sceau.serve")
 
 STABLE_SECONDS = 60.0  # a worker that ran this long was not failing: the back-off starts over
 STOP_GRACE_SECONDS = 30.0
-READY_SECONDS = 120.0  # a worker that neither says it is ready nor exits: start the web server anyway
+#: The longest the web server waits for the worker's keys. One keystore takes about half a second;
+#: a worker holding many (80 issuers: ~45 s) must not keep verification offline that long, so past
+#: this the web server starts and the remaining KDFs run beside it (one at a time, +256 MiB).
+READY_SECONDS = 10.0
 READY_FD_ENV = "SCEAU_READY_FD"
 
 
