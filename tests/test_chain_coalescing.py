@@ -249,10 +249,10 @@ def _failure(reader: ChainReader, receipt: Receipt, head: Any) -> Exception:
 def test_calldata_written_by_hand_is_eth_abis(
     key: bytes, root: bytes, index: int, leaf: bytes, proof: list[bytes], issuer: int
 ) -> None:
-    from verifier.abi import checksummed
+    from verifier.core.hashing import checksum_address
 
     fns = registry_functions()
-    address = checksummed("0x" + key.hex())
+    address = checksum_address("0x" + key.hex())
     for name, args in (
         ("checkDocument", (address, root, index, leaf, proof)),
         ("documentStatus", (address, root, index)),

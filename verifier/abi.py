@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from eth_abi.abi import decode, encode
 from eth_utils.abi import function_signature_to_4byte_selector
 
 from verifier.artifacts import registry_abi
 from verifier.core.hashing import checksum_address
-
-if TYPE_CHECKING:
-    from eth_typing import ChecksumAddress
 
 
 def abi_type(component: dict[str, Any]) -> str:
@@ -80,7 +77,7 @@ def _decode_static(layout: list[Any], raw: bytes, pos: list[int]) -> tuple[Any, 
         if t == "bool":
             out.append(word[-1] == 1)
         elif t == "address":
-            out.append(checksummed("0x" + word[12:].hex()))
+            out.append(checksum_address("0x" + word[12:].hex()))
         elif t == "bytes32":
             out.append(word)
         else:
@@ -91,7 +88,7 @@ def _decode_static(layout: list[Any], raw: bytes, pos: list[int]) -> tuple[Any, 
 def _checksum(kind: str, value: Any) -> Any:
     """Addresses as EIP-55 strings, inside tuples and arrays too, as web3 returns them."""
     if kind == "address":
-        return checksummed(value)
+        return checksum_address(value)
     if kind.startswith("(") and isinstance(value, tuple):
         inner = _split(kind[1 : kind.rindex(")")])
         suffix = kind[kind.rindex(")") + 1 :]
@@ -104,10 +101,6 @@ def _checksum(kind: str, value: Any) -> Any:
 
 
 @lru_cache(maxsize=4096)
-def checksummed(address: str) -> ChecksumAddress:
-    return checksum_address(address)
-
-
 def _split(types: str) -> list[str]:
     parts, depth, current = [], 0, ""
     for ch in types:

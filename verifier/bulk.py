@@ -28,7 +28,6 @@ from itertools import islice
 from typing import Any
 
 from verifier import limits
-from verifier.abi import checksummed
 from verifier.bulk_reports import (
     COLUMNS,
     Line,
@@ -49,7 +48,7 @@ from verifier.bulk_sources import Item, collect, items_from_csv, items_from_dir,
 from verifier.chain import MAX_REASON_CODE, ChainReader, DocumentStatus, Head
 from verifier.core.anchors import TrustAnchor
 from verifier.core.errors import ChainError, DocumentError, InvalidReceipt, LimitExceeded, SceauError
-from verifier.core.hashing import sha256_bytes
+from verifier.core.hashing import checksum_address, sha256_bytes
 from verifier.core.merkle import verify_proof
 from verifier.core.receipt import Receipt
 from verifier.core.verdict import Verdict, error_verdict
@@ -179,7 +178,7 @@ def _read_chain(prepared: Sequence[_Prepared], verifier: Verifier) -> Answers:
             continue  # decided without the chain, or tampered: step (1) fails before any read
         anchor = verifier.anchors.find(p.receipt.chain_id, p.receipt.registry)
         if anchor is not None:  # an untrusted registry is never read
-            root = (checksummed(p.receipt.anchor.issuer_key), p.receipt.anchor.root)
+            root = (checksum_address(p.receipt.anchor.issuer_key), p.receipt.anchor.root)
             groups.setdefault(anchor, {}).setdefault(root, []).append(p.receipt)
     answers: Answers = {}
     for anchor, roots in groups.items():
@@ -273,7 +272,7 @@ def _verify_one(p: _Prepared, verifier: Verifier, found: Answers) -> Verdict:
             anchor = verifier.anchors.find(receipt.chain_id, receipt.registry)
             answer = None
             if anchor is not None:
-                key = (anchor, checksummed(receipt.anchor.issuer_key), receipt.anchor.root, receipt.document.index)
+                key = (anchor, checksum_address(receipt.anchor.issuer_key), receipt.anchor.root, receipt.document.index)
                 answer = found.get(key)
             status, head = answer if answer is not None else (None, None)
             return verify_document(sha, receipt, verifier, status=status, head=head)

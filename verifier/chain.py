@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from verifier.abi import checksummed, encode_call, registry_functions
+from verifier.abi import encode_call, registry_functions
 from verifier.artifacts import registry_abi
 from verifier.core.errors import ChainError, ChainUnreachable, NotDeployed, WrongChain
 from verifier.core.hashing import checksum_address, keccak256
@@ -278,7 +278,7 @@ class ChainReader:
         as of block `head` (read once per block: a second verification of the same document in the
         same block asks the chain nothing, and one arriving while the first is being read waits for
         that read instead of making its own)."""
-        key = checksummed(key)
+        key = checksum_address(key)
         if head is None:
             proof_valid, raw = self.eth_call("checkDocument", key, root, index, leaf, proof)
             return bool(proof_valid), _status(raw)
@@ -430,7 +430,7 @@ class ChainReader:
                 self._issuer_cache.pop(int(log["topics"][1], 16), None)
 
     def document_status(self, key: str, root: bytes, index: int) -> DocumentStatus:
-        return _status(self.eth_call("documentStatus", checksummed(key), root, index)[0])
+        return _status(self.eth_call("documentStatus", checksum_address(key), root, index)[0])
 
     def issuer(self, issuer_id: int) -> IssuerInfo:
         """The issuer's record, cached until the registry's events say it changed (see `head`):

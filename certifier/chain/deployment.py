@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from certifier.config import DEV_CHAIN_ID, DEV_ROOT_KEY, DEV_ROOT_NAME, home, rpc_url
 from certifier.settings import Settings
-from verifier.abi import checksummed
 from verifier.artifacts import load_artifact, registry_abi
 from verifier.config import ANCHORS_FILE
 from verifier.core.anchors import TrustAnchor, TrustAnchors
 from verifier.core.errors import ChainError, ChainUnreachable, ConfigurationError, NotDeployed, SceauError, WrongChain
+from verifier.core.hashing import checksum_address
 from verifier.jsonrpc import JsonRpc
 
 if TYPE_CHECKING:  # web3 and eth-account are imported where used: the web processes read the record only
@@ -87,7 +87,11 @@ def root_account(chain_id: int) -> LocalAccount:
 
 
 def registry_contract(w3: Web3, address: str) -> Contract:
-    return w3.eth.contract(address=checksummed(address), abi=registry_abi())
+    return w3.eth.contract(address=checksum_address(address), abi=registry_abi())
+
+
+def _code(w3: Web3, address: str) -> bytes:
+    return bytes(w3.eth.get_code(checksum_address(address)))
 
 
 def _is_registry_code(deployed: bytes) -> bool:
@@ -117,7 +121,7 @@ def current(chain: Web3 | JsonRpc, base: Path | None = None) -> Deployment:
         code = bytes.fromhex(_answer(code_hex, _DATA, "eth_getCode", chain.rpc_url)[2:])
         genesis = _answer(block0.get("hash") if isinstance(block0, dict) else None, _HASH, "block 0", chain.rpc_url)
     else:
-        chain_id, code = chain.eth.chain_id, bytes(chain.eth.get_code(checksummed(record.registry)))
+        chain_id, code = chain.eth.chain_id, _code(chain, record.registry)
         genesis = "0x" + bytes(chain.eth.get_block(0)["hash"]).hex()
     if chain_id != record.chain_id:
         raise WrongChain(
@@ -169,7 +173,7 @@ def deploy(
     if predecessor is None:
         try:
             record = Deployment.load(base)
-            if record.chain_id == chain_id and _is_registry_code(bytes(w3.eth.get_code(checksummed(record.registry)))):
+            if record.chain_id == chain_id and _is_registry_code(_code(w3, record.registry)):
                 write_trust_anchors(record, base)
                 return record, False
         except NotDeployed:
@@ -213,8 +217,8 @@ def trust_anchor(record: Deployment) -> TrustAnchor:
         name=record.root_name,
         chain_id=record.chain_id,
         genesis_hash=bytes.fromhex(record.genesis_hash[2:]),
-        registry=checksummed(record.registry),
-        root_authority=checksummed(record.root_authority),
+        registry=checksum_address(record.registry),
+        root_authority=checksum_address(record.root_authority),
         predecessor=record.predecessor,
     )
 

@@ -28,8 +28,8 @@ def checksum_address(address: str | bytes) -> ChecksumAddress:
     """EIP-55: an address (0x and 40 hex digits, or its 20 bytes) in its mixed-case form. Here rather
     than eth-utils', whose import loads pydantic (about 27 MiB in every process that checks an
     address, the web workers and the anchoring worker at its key unlock among them). Held to
-    eth-utils' answers by tests/test_keyfile.py. ValueError when it is not an address, TypeError when it is
-    neither text nor bytes."""
+    eth-utils' answers by tests/test_checksum_address.py. ValueError when it is not an address,
+    TypeError when it is neither text nor bytes."""
     if isinstance(address, bytes | bytearray | memoryview):
         if len(address) != 20:
             raise ValueError(f"an address is 20 bytes, not {len(address)}")
