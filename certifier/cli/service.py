@@ -11,7 +11,7 @@ import click
 
 from certifier.cli.options import emit
 from certifier.cli.resources import service_context
-from certifier.worker.supervisor import READY_FD_ENV
+from certifier.worker.supervisor import say_ready
 from verifier.core.errors import SceauError
 
 
@@ -32,7 +32,7 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
     custody = Custody()
     for failure in custody.open_all():  # first, before the chain libraries: Custody.open_all says why
         logging.getLogger("sceau.worker").error("%s", failure)
-    _say_ready()
+    say_ready()
 
     import signal
     import threading
@@ -74,21 +74,6 @@ def worker(once: bool, only: tuple[str, ...]) -> None:
         w.run(stop)
     finally:
         w.release_all()
-
-
-def _say_ready() -> None:
-    """Tell `sceau serve`'s supervisor, when it started this worker, that the keys are open (it
-    starts the web server then: supervisor.py): one byte on the pipe it passed as SCEAU_READY_FD."""
-    import os
-
-    fd = os.environ.pop(READY_FD_ENV, None)
-    if fd is None:
-        return
-    try:
-        os.write(int(fd), b"1")
-        os.close(int(fd))
-    except (OSError, ValueError):
-        pass  # no supervisor listening any more: nothing to tell
 
 
 @click.command()

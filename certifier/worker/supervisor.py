@@ -194,6 +194,19 @@ class Supervisor:
                         child.wait()
 
 
+def say_ready() -> None:
+    """The worker's side of READY_FD_ENV: tell the supervisor that started it, if one did, that its
+    keys are open (one byte on the pipe, then closed)."""
+    fd = os.environ.pop(READY_FD_ENV, None)
+    if fd is None:
+        return
+    try:
+        os.write(int(fd), b"1")
+        os.close(int(fd))
+    except (OSError, ValueError):
+        pass  # no supervisor listening any more: nothing to tell
+
+
 def install_signals(stop: threading.Event) -> None:
     def handler(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
