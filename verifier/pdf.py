@@ -37,7 +37,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 from verifier import limits
 from verifier.core.errors import LimitExceeded
 from verifier.core.receipt import Receipt
-from verifier.service import is_pdf
+from verifier.sniff import is_pdf
 
 RECEIPT_NAME = "sceau-receipt.json"
 SEAL_NAME = "sceau-seal"

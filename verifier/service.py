@@ -18,6 +18,7 @@ from verifier.core.errors import ChainError, DocumentError, InvalidReceipt, Scea
 from verifier.core.hashing import sha256_bytes, sha256_file
 from verifier.core.receipt import MAX_RECEIPT_BYTES, Receipt
 from verifier.core.verdict import Check, Outcome, Verdict, error_from, error_verdict
+from verifier.sniff import is_pdf, looks_like_credential
 from verifier.verify import untrusted_registry, verify_document
 
 if TYPE_CHECKING:  # eth-account, which signed trust lists need, takes most of a second to import
@@ -199,17 +200,6 @@ def read_receipt_file(path: Path) -> Receipt:
 
 MAX_PDF_BYTES = 256 * 1024 * 1024
 MAX_CREDENTIAL_BYTES = 1024 * 1024
-
-
-def is_pdf(data: bytes) -> bool:
-    """A PDF by its header (here, not in pdf.py: telling one needs no pypdf)."""
-    return data[:1024].lstrip().startswith(b"%PDF-")
-
-
-def looks_like_credential(data: bytes) -> bool:
-    """A JSON-LD Verifiable Credential (CREDENTIAL.md): an object with @context and a proof."""
-    head = data[:4096].lstrip()
-    return head.startswith(b"{") and b'"@context"' in data[:65536] and b'"proof"' in data
 
 
 def _stamped_fields(seal_text: str, receipt: Receipt) -> tuple[dict[str, str], str | None]:

@@ -38,7 +38,7 @@ from verifier.pdf import (
     qr_drawing,
     seal_rect,
 )
-from verifier.service import is_pdf
+from verifier.sniff import is_pdf
 
 POSITIONS = SEAL_POSITIONS
 MARGIN = SEAL_MARGIN

@@ -131,7 +131,7 @@ def issue(
     if certified_pdf:
         from certifier.chain.certified_pdf import certify_and_seal
         from certifier.cli.resources import verifier_url
-        from verifier.service import is_pdf
+        from verifier.sniff import is_pdf
 
         anchored_at = int(issued.w3.eth.get_block(issued.sent.block_number)["timestamp"])
         for path, (receipt_file, receipt) in zip(files, issued.receipts, strict=True):
