@@ -584,7 +584,7 @@ def simulate(
 
         tree = process_tree(server.pid)
         web = [p for p, cmd in tree.items() if "certifier.service.server" in cmd]
-        worker = [p for p, cmd in tree.items() if "certifier.cli.commands worker" in cmd]
+        worker = [p for p, cmd in tree.items() if "-m certifier.cli worker" in cmd]
         report(
             args,
             schedule,

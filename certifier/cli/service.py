@@ -197,7 +197,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool, debug: bool) -> N
     web = [sys.executable, "-m", "certifier.service.server", host, str(port), str(workers)] + (
         ["--debug"] if debug else []
     )
-    supervisor = Supervisor(web, None if no_worker else [sys.executable, "-m", "certifier.cli.commands", "worker"])
+    supervisor = Supervisor(web, None if no_worker else [sys.executable, "-m", "certifier.cli", "worker"])
     install_signals(supervisor.stop)
     click.echo(f"serving on http://{host}:{port}", err=True)
     sys.exit(supervisor.run())
