@@ -15,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from certifier.store import scale
 from certifier.store.db import AuditEntry, Base, Batch, Document, make_engine, upgrade
 from certifier.store.pages import UnknownPageKey, audit_page, batches_page, documents_page
+from verifier.core.merkle import leaf_hash, verify_proof
 
 POSTGRESQL = os.environ.get("SCEAU_TEST_DATABASE_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DOCS, PER_BATCH, ISSUERS = 3_000, 50, 6
@@ -242,6 +244,10 @@ def test_schema_head_is_alembic_s_head_and_only_a_database_at_it_skips_alembic(t
     assert at_head(url)
 
 
+def batch_root(batch: Batch) -> bytes:
+    return bytes.fromhex(batch.root[2:])
+
+
 def test_the_receipt_trees_a_process_keeps_are_bounded_by_leaves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -249,7 +255,7 @@ def test_the_receipt_trees_a_process_keeps_are_bounded_by_leaves(
     TREE_CACHE_LEAVES leaves in all, however large the batches, and the receipts stay right."""
     from certifier.chain.deployment import Deployment
     from certifier.store import documents
-    from certifier.store.documents import NewDocument, batch_receipts, form_batches, submit
+    from certifier.store.documents import NewDocument, form_batches, receipts_of, submit
 
     url = f"sqlite:///{tmp_path / 'cache.sqlite'}"
     upgrade(url)
@@ -269,9 +275,20 @@ def test_the_receipt_trees_a_process_keeps_are_bounded_by_leaves(
             for b in made:
                 b.tx_hash, b.block_hash, b.block_number = "0x" + "11" * 32, "0x" + "22" * 32, 5
             for b in made:
-                receipts = batch_receipts(s, b, deployment, "0x" + "cc" * 20)[0]
+                docs = list(s.scalars(select(Document).where(Document.batch_id == b.id)))
+                receipts = receipts_of(s, b, docs, deployment, "0x" + "cc" * 20)
                 assert len(receipts) == 10 and {"0x" + r.anchor.root.hex() for r in receipts.values()} == {b.root}
-                assert sum(len(m.leaves) for m in documents._tree_cache.values()) <= 25
+                assert all(verify_proof(r.anchor.root, leaf_hash(r.document), r.proof) for r in receipts.values())
+                assert sum(t.leaf_count for t in documents._tree_cache.values()) <= 25
             assert list(documents._tree_cache) == [made[2].id]  # the third would have made 30: the first two went
+            first = made[0].id
+            s.commit()
+        with Session(engine) as s:  # one receipt loads its document and batch, not the batch's documents
+            doc = s.scalars(select(Document).where(Document.batch_id == first, Document.batch_index == 7)).one()
+            batch = s.get(Batch, first)
+            assert batch is not None
+            receipt = receipts_of(s, batch, [doc], deployment, "0x" + "cc" * 20)[doc.id]
+            assert receipt.document.index == 7 and verify_proof(batch_root(batch), receipt.leaf, receipt.proof)
+            assert len(s.identity_map) == 2
     finally:
         engine.dispose()

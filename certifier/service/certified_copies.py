@@ -11,7 +11,7 @@ from certifier.chain.certified_pdf import certify
 from certifier.keys.keystore import load
 from certifier.service.context import ServiceContext
 from certifier.store.db import Batch, Document
-from certifier.store.documents import Conflict, receipts_for_batch
+from certifier.store.documents import Conflict, receipts_of
 from certifier.store.uploads import stored_path
 from verifier.core.errors import DocumentError
 from verifier.core.seal import seal_url
@@ -31,7 +31,7 @@ def certified_copy(ctx: ServiceContext, session: Session, doc: Document, positio
     original = path.read_bytes()
     batch = session.get(Batch, doc.batch_id)
     assert batch is not None and batch.block_number is not None
-    receipt = receipts_for_batch(session, batch, ctx.deployment, load(doc.issuer).address)[doc.id]
+    receipt = receipts_of(session, batch, [doc], ctx.deployment, load(doc.issuer).address)[doc.id]
     base = ctx.settings.verifier_url
     text = seal_url(base, doc.seal) if base else doc.seal
     try:

@@ -12,7 +12,7 @@ from certifier.credentials.batching import CredentialMaker, credential_did, publ
 from certifier.keys import keystore
 from certifier.service.context import ServiceContext
 from certifier.store.db import Batch, Document, Revocation, Token
-from certifier.store.documents import Conflict, receipts_for_batch
+from certifier.store.documents import Conflict, receipts_of
 from certifier.store.states import DocumentStatus, TxStatus
 from verifier.chain import Reason
 from verifier.core.errors import ConfigurationError
@@ -66,7 +66,7 @@ def receipt_of(context: ServiceContext, session: Session, doc: Document) -> Rece
     """A confirmed document's receipt, made from its batch (the store keeps no receipt files)."""
     batch = session.get(Batch, doc.batch_id)
     assert batch is not None and doc.status == DocumentStatus.confirmed
-    return receipts_for_batch(session, batch, context.deployment, keystore.load(doc.issuer).address)[doc.id]
+    return receipts_of(session, batch, [doc], context.deployment, keystore.load(doc.issuer).address)[doc.id]
 
 
 # ---------------------------------------------------------------- representations

@@ -9,7 +9,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,8 +19,8 @@ from certifier.errors import RequestError
 from certifier.store.db import Batch, Document, Revocation, audit, new_id, now, rowcount
 from verifier.chain import Reason
 from verifier.core.fields import fields_sha256
-from verifier.core.merkle import LeafValues
-from verifier.core.receipt import Receipt
+from verifier.core.merkle import LeafValues, MerkleTree, leaf_hash
+from verifier.core.receipt import Anchor, Receipt
 from verifier.credentials.verify import credential_sha256
 
 if TYPE_CHECKING:
@@ -75,7 +75,30 @@ def submit(session: Session, issuer: str, items: Sequence[NewDocument], actor: s
     return docs
 
 
-def leaf_of(doc: Document) -> LeafValues:
+class LeafColumns(Protocol):
+    """What a leaf is made of: a Document, or a row of LEAF_COLUMNS."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def salt(self) -> str: ...
+    @property
+    def batch_index(self) -> int | None: ...
+    @property
+    def kind(self) -> int: ...
+    @property
+    def valid_from(self) -> int: ...
+    @property
+    def valid_until(self) -> int: ...
+    @property
+    def fields(self) -> dict[str, Any] | None: ...
+    @property
+    def credential_sha256(self) -> str | None: ...
+    @property
+    def credential_salt(self) -> str | None: ...
+
+
+def leaf_of(doc: LeafColumns) -> LeafValues:
     assert doc.batch_index is not None
     return LeafValues(
         bytes.fromhex(doc.sha256),
@@ -88,7 +111,7 @@ def leaf_of(doc: Document) -> LeafValues:
     )
 
 
-def credential_leaf_of(doc: Document) -> LeafValues:
+def credential_leaf_of(doc: LeafColumns) -> LeafValues:
     """The leaf of the document's credential: the next index, the document's kind, dates and
     displayed fields, the credential's own fingerprint and salt (CREDENTIAL.md §5)."""
     assert doc.batch_index is not None and doc.credential_sha256 is not None and doc.credential_salt is not None
@@ -103,7 +126,7 @@ def credential_leaf_of(doc: Document) -> LeafValues:
     )
 
 
-def batch_leaves(docs: Sequence[Document]) -> list[LeafValues]:
+def batch_leaves(docs: Sequence[LeafColumns]) -> list[LeafValues]:
     """Every leaf of a batch, `docs` in leaf order: each document's, then its credential's when it
     has one (a batch of documents that all have one: document i at 2i, its credential at 2i + 1)."""
     leaves = []
@@ -225,44 +248,78 @@ def raise_if_not_confirmed(doc: Document) -> None:
         raise Conflict(f"document {doc.id} is {doc.status}; its receipt exists once it is confirmed")
 
 
-#: Merkle trees of confirmed batches, rebuilt from their documents once and kept (a confirmed batch
-#: never changes), so that each receipt of a batch does not cost the whole tree again. Bounded by
-#: leaves, not batches: a tree takes ~0.6 KB a leaf, and 64 batches of 100,000 would be 4 GB.
-_tree_cache: dict[str, MerkleBatch] = {}
-TREE_CACHE_LEAVES = 100_000  # ~60 MB a process at most
+#: Merkle trees of confirmed batches, rebuilt once from their leaves' columns and kept (a confirmed
+#: batch never changes), so that each receipt of a batch does not cost the whole tree again. Only
+#: the tree is kept (~0.2 KB a leaf: its nodes and their positions), bounded by leaves, not batches.
+_tree_cache: dict[str, MerkleTree] = {}
+TREE_CACHE_LEAVES = 100_000  # ~20 MB a process at most
+
+#: What a leaf is made of (leaf_of, credential_leaf_of): a batch's tree is built from these columns
+#: alone, never from whole Document entities (~3 KB each in SQLAlchemy's identity map, where a web
+#: process answering one receipt of a batch of 10,000 grew by 30 MB).
+LEAF_COLUMNS = (
+    Document.sha256,
+    Document.salt,
+    Document.batch_index,
+    Document.kind,
+    Document.valid_from,
+    Document.valid_until,
+    Document.fields,
+    Document.credential_sha256,
+    Document.credential_salt,
+)
 
 
-def receipts_for_batch(session: Session, batch: Batch, deployment: Deployment, issuer_key: str) -> dict[str, Receipt]:
-    """Receipts (with proofs) of every document of a confirmed batch, by document id."""
-    return batch_receipts(session, batch, deployment, issuer_key)[0]
+def batch_tree(session: Session, batch: Batch) -> MerkleTree:
+    """The confirmed batch's Merkle tree, from the cache or rebuilt from its documents' leaves
+    (which must give back its recorded root)."""
+    tree = _tree_cache.get(batch.id)
+    if tree is not None:
+        return tree
+    rows = session.execute(
+        select(*LEAF_COLUMNS).where(Document.batch_id == batch.id).order_by(Document.batch_index)
+    ).all()
+    tree = MerkleTree.build([leaf_hash(leaf) for leaf in batch_leaves(rows)])
+    if "0x" + tree.root.hex() != batch.root:
+        raise RuntimeError(f"batch {batch.id}: stored documents do not rebuild root {batch.root}")
+    leaves = tree.leaf_count
+    if sum(t.leaf_count for t in _tree_cache.values()) + leaves > TREE_CACHE_LEAVES:
+        _tree_cache.clear()
+    if leaves <= TREE_CACHE_LEAVES:
+        _tree_cache[batch.id] = tree
+    return tree
 
 
-def batch_receipts(
-    session: Session, batch: Batch, deployment: Deployment, issuer_key: str
-) -> tuple[dict[str, Receipt], dict[str, Receipt]]:
-    """Receipts of a confirmed batch's documents, and of their credentials, by document id."""
-    docs = list(session.scalars(select(Document).where(Document.batch_id == batch.id).order_by(Document.batch_index)))
-    merkle = _tree_cache.get(batch.id)
-    if merkle is None:
-        merkle = MerkleBatch.from_leaves(batch.kind, batch_leaves(docs))
-        if "0x" + merkle.root.hex() != batch.root:
-            raise RuntimeError(f"batch {batch.id}: stored documents do not rebuild root {batch.root}")
-        if sum(len(m.leaves) for m in _tree_cache.values()) + len(merkle.leaves) > TREE_CACHE_LEAVES:
-            _tree_cache.clear()
-        if len(merkle.leaves) <= TREE_CACHE_LEAVES:
-            _tree_cache[batch.id] = merkle
+def receipts_of(
+    session: Session,
+    batch: Batch,
+    docs: Sequence[Document],
+    deployment: Deployment,
+    issuer_key: str,
+    *,
+    credentials: bool = False,
+) -> dict[str, Receipt]:
+    """The receipts (with proofs) of `docs`, documents of the confirmed `batch`, by document id; of
+    their credentials' leaves with `credentials`. Costs one proof a document once the batch's tree
+    is built."""
     assert batch.tx_hash and batch.block_hash and batch.block_number is not None
-    receipts = merkle.receipts(
-        chain_id=deployment.chain_id,
-        registry=deployment.registry,
-        transaction_hash=bytes.fromhex(batch.tx_hash[2:]),
-        block_number=batch.block_number,
-        block_hash=bytes.fromhex(batch.block_hash[2:]),
-        issuer_key=issuer_key,
+    tree = batch_tree(session, batch)
+    anchor = Anchor(
+        bytes.fromhex(batch.root[2:]),
+        bytes.fromhex(batch.tx_hash[2:]),
+        batch.block_number,
+        bytes.fromhex(batch.block_hash[2:]),
+        issuer_key,
+        tree.leaf_count,
     )
-    documents = {d.id: receipts[d.batch_index] for d in docs if d.batch_index is not None}
-    credentials = {d.id: receipts[d.batch_index + 1] for d in docs if d.batch_index is not None and d.credential_sha256}
-    return documents, credentials
+    receipts = {}
+    for d in docs:
+        assert d.batch_id == batch.id
+        leaf = credential_leaf_of(d) if credentials else leaf_of(d)
+        receipts[d.id] = Receipt(
+            deployment.chain_id, deployment.registry, anchor, leaf, tuple(tree.proof(leaf_hash(leaf)))
+        )
+    return receipts
 
 
 def revoked_leaves(doc: Document, replaced_by: str | None) -> list[int]:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from certifier.store.db import Batch, Document
+from certifier.store.documents import LEAF_COLUMNS
 from certifier.store.pages import FAILURE_ACTIONS, audit_query, batches_query, documents_query, last_of
 from certifier.store.states import DocumentStatus
 
@@ -90,7 +91,7 @@ def _document(s: Session, k: Keys) -> Select[*tuple[Any, ...]]:
 
 
 def _batch_documents(s: Session, k: Keys) -> Select[*tuple[Any, ...]]:
-    return select(Document).where(Document.batch_id == k.batch_id).order_by(Document.batch_index)
+    return select(*LEAF_COLUMNS).where(Document.batch_id == k.batch_id).order_by(Document.batch_index)
 
 
 def _batches_page(s: Session, k: Keys) -> Select[*tuple[Any, ...]]:
@@ -127,7 +128,7 @@ QUERIES = (
     NamedQuery("a batch's documents to be", "store/documents.py form_batches", _batch_candidates),
     NamedQuery("queue count and oldest", "service/health.py store_health", _queue_health),
     NamedQuery("a document's status", "GET /api/v1/documents/{id}", _document),
-    NamedQuery("a batch's documents (receipts)", "store/documents.py batch_receipts", _batch_documents),
+    NamedQuery("a batch's leaves (receipts)", "store/documents.py batch_tree", _batch_documents),
     NamedQuery("a page of batches", "store/pages.py batches_page", _batches_page),
     NamedQuery("a page of the audit log", "store/pages.py audit_page", _audit_page),
     NamedQuery("a page of documents", "store/pages.py documents_page", _documents_page),

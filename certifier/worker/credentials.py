@@ -17,7 +17,7 @@ from certifier.credentials.batching import slot_of
 from certifier.credentials.issuing import ensure_registered, publish_status_lists
 from certifier.keys import keystore
 from certifier.store.db import Batch, Document, audit, now
-from certifier.store.documents import batch_receipts
+from certifier.store.documents import receipts_of
 from certifier.store.states import DocumentStatus
 from certifier.worker.context import WorkerContext
 from verifier.credentials.verify import RECEIPT_MEMBER
@@ -81,7 +81,7 @@ def sign_confirmed(ctx: WorkerContext, issuer: str) -> bool:
         for batch_id, group in by_batch.items():
             batch = s.get(Batch, batch_id)
             assert batch is not None
-            _, receipts = batch_receipts(s, batch, ctx.deployment, ctx.keys.address(issuer))
+            receipts = receipts_of(s, batch, group, ctx.deployment, ctx.keys.address(issuer), credentials=True)
             root = bytes.fromhex(batch.root[2:])
             for d in group:
                 assert d.credential_body is not None and d.batch_index is not None

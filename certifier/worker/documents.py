@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import or_, select, update
 
 from certifier.store.db import Batch, Document, audit, rowcount
-from certifier.store.documents import receipts_for_batch
+from certifier.store.documents import receipts_of
 from certifier.store.states import DocumentStatus
 from certifier.worker.context import WorkerContext
 from verifier.core.errors import InvalidFields
@@ -78,7 +78,7 @@ def seal_confirmed(ctx: WorkerContext, issuer: str) -> bool:
         for batch_id, group in by_batch.items():
             batch = s.get(Batch, batch_id)
             assert batch is not None and batch.block_number is not None
-            receipts = receipts_for_batch(s, batch, ctx.deployment, signer.address)
+            receipts = receipts_of(s, batch, group, ctx.deployment, signer.address)
             anchored_at = int(ctx.w3.eth.get_block(batch.block_number)["timestamp"])
             for d in group:
                 try:

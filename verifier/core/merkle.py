@@ -125,6 +125,10 @@ class MerkleTree:
     def root(self) -> bytes:
         return self.nodes[0]
 
+    @property
+    def leaf_count(self) -> int:
+        return (len(self.nodes) + 1) // 2
+
     def proof(self, leaf: bytes) -> list[bytes]:
         index = self.positions[leaf]
         proof: list[bytes] = []
