@@ -18,8 +18,7 @@ from certifier.credentials import status_registry
 from certifier.credentials.building import build_credential
 from certifier.keys import keystore
 from certifier.keys.credential_keys import public_did
-from certifier.store.db import Document
-from certifier.store.documents import Conflict
+from certifier.store.documents import Conflict, PendingColumns
 
 if TYPE_CHECKING:
     from certifier.chain.deployment import Deployment
@@ -52,7 +51,7 @@ class CredentialMaker:
         self.status_base_url = status_base_url
         self.base = base
 
-    def __call__(self, issuer: str, entries: Sequence[tuple[Document, int]]) -> list[dict[str, Any]]:
+    def __call__(self, issuer: str, entries: Sequence[tuple[PendingColumns, int]]) -> list[dict[str, Any]]:
         record = keystore.load(issuer, self.base)
         if record.issuer_id is None:
             raise Conflict(f"issuer {issuer!r} is not accredited on chain: it cannot issue credentials")

@@ -9,9 +9,9 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from certifier.chain.merkle_batch import MerkleBatch
@@ -25,10 +25,6 @@ from verifier.credentials.verify import credential_sha256
 
 if TYPE_CHECKING:
     from certifier.chain.deployment import Deployment
-
-#: Builds the unsigned credentials (CREDENTIAL.md §3) of (document, its leaf index) pairs of one
-#: issuer's batch being formed; certifier.credentials.batching.CredentialMaker is the one used.
-CredentialBuilder = Callable[[str, Sequence[tuple[Document, int]]], list[dict[str, Any]]]
 
 
 class Conflict(RequestError):
@@ -98,27 +94,39 @@ class LeafColumns(Protocol):
     def credential_salt(self) -> str | None: ...
 
 
+#: What a leaf is made of (leaf_of, credential_leaf_of): a batch's tree is built from these columns
+#: alone, never from whole Document entities (~3 KB each in SQLAlchemy's identity map, where a web
+#: process answering one receipt of a batch of 10,000 grew by 30 MB).
+LEAF_COLUMNS = (
+    Document.sha256,
+    Document.salt,
+    Document.batch_index,
+    Document.kind,
+    Document.valid_from,
+    Document.valid_until,
+    Document.fields,
+    Document.credential_sha256,
+    Document.credential_salt,
+)
+
+
 def leaf_of(doc: LeafColumns) -> LeafValues:
     assert doc.batch_index is not None
-    return LeafValues(
-        bytes.fromhex(doc.sha256),
-        bytes.fromhex(doc.salt),
-        doc.batch_index,
-        doc.kind,
-        doc.valid_from,
-        doc.valid_until,
-        fields_sha256(doc.fields or {}),
-    )
+    return _leaf(doc.sha256, doc.salt, doc.batch_index, doc)
 
 
 def credential_leaf_of(doc: LeafColumns) -> LeafValues:
     """The leaf of the document's credential: the next index, the document's kind, dates and
     displayed fields, the credential's own fingerprint and salt (CREDENTIAL.md §5)."""
     assert doc.batch_index is not None and doc.credential_sha256 is not None and doc.credential_salt is not None
+    return _leaf(doc.credential_sha256, doc.credential_salt, doc.batch_index + 1, doc)
+
+
+def _leaf(sha256: str, salt: str, index: int, doc: LeafColumns) -> LeafValues:
     return LeafValues(
-        bytes.fromhex(doc.credential_sha256),
-        bytes.fromhex(doc.credential_salt),
-        doc.batch_index + 1,
+        bytes.fromhex(sha256),
+        bytes.fromhex(salt),
+        index,
         doc.kind,
         doc.valid_from,
         doc.valid_until,
@@ -137,11 +145,31 @@ def batch_leaves(docs: Sequence[LeafColumns]) -> list[LeafValues]:
     return leaves
 
 
+class PendingColumns(LeafColumns, Protocol):
+    """What forming a batch reads of a pending document: a Document, or a row of PENDING_COLUMNS."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def wants_credential(self) -> bool: ...
+
+
+#: Builds the unsigned credentials (CREDENTIAL.md §3) of (document, its leaf index) pairs of one
+#: issuer's batch being formed; certifier.credentials.batching.CredentialMaker is the one used.
+CredentialBuilder = Callable[[str, Sequence[tuple[PendingColumns, int]]], list[dict[str, Any]]]
+
+
+#: A pending document's columns, all that forming a batch needs: a batch of 10,000 is formed from
+#: rows, not from Document entities (~3 KB each in the session), which grew the web process that
+#: formed it (POST /batches) by 40 MB.
+PENDING_COLUMNS = (Document.id, Document.wants_credential, *LEAF_COLUMNS)
+
+
 def _make_batch(
     session: Session,
     issuer: str,
     kind: int,
-    docs: Sequence[Document],
+    docs: Sequence[PendingColumns],
     actor: str,
     credentials: CredentialBuilder | None,
 ) -> Batch:
@@ -149,22 +177,29 @@ def _make_batch(
     raise Conflict and let the caller roll back. A document that asked for a credential gets it
     built (unsigned) by `credentials`, with the next leaf."""
     batch_id = new_id()
-    index, wanted = 0, []
+    indices, wanted, index = [], [], 0
     for doc in docs:
-        doc.batch_index = index  # written by the session's flush, within this transaction
-        index += 1
+        indices.append(index)
         if doc.wants_credential:
-            wanted.append((doc, doc.batch_index))
+            wanted.append((doc, index))
             index += 1
+        index += 1
+    made: dict[str, dict[str, str]] = {}  # document id -> its credential's columns
     if wanted:
         if credentials is None:
             raise Conflict("documents asking for a credential are batched by the service or the worker")
         for (doc, _), body in zip(wanted, credentials(issuer, wanted), strict=True):
-            doc.credential_body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-            doc.credential_salt = secrets.token_bytes(32).hex()
-            doc.credential_sha256 = credential_sha256(body).hex()
-    merkle = MerkleBatch.from_leaves(kind, batch_leaves(docs))
-    root = "0x" + merkle.root.hex()
+            made[doc.id] = {
+                "c_body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                "c_salt": secrets.token_bytes(32).hex(),
+                "c_sha256": credential_sha256(body).hex(),
+            }
+    leaves = []
+    for doc, i in zip(docs, indices, strict=True):
+        leaves.append(_leaf(doc.sha256, doc.salt, i, doc))
+        if doc.id in made:
+            leaves.append(_leaf(made[doc.id]["c_sha256"], made[doc.id]["c_salt"], i + 1, doc))
+    root = "0x" + MerkleBatch.from_leaves(kind, leaves).root.hex()
     # document_count is the batch's leaf count (what the registry bounds indices by): credentials included
     batch = Batch(id=batch_id, issuer=issuer, kind=kind, root=root, document_count=index, status="built")
     session.add(batch)
@@ -183,6 +218,25 @@ def _make_batch(
         )
     if taken != len(ids):
         raise Conflict("some documents were batched by another process")
+    table = cast(Table, Document.__table__)
+    session.execute(  # the documents are this batch's now: their places in it, in one executemany
+        update(table).where(table.c.id == bindparam("doc")).values(batch_index=bindparam("index")),
+        [{"doc": d, "index": i} for d, i in zip(ids, indices, strict=True)],
+    )
+    if made:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("doc"))
+            .values(
+                credential_body=bindparam("c_body"),
+                credential_salt=bindparam("c_salt"),
+                credential_sha256=bindparam("c_sha256"),
+            ),
+            [{"doc": d, **columns} for d, columns in made.items()],
+        )
+    for doc in docs:  # entities (a roster's): read again from the rows just written
+        if isinstance(doc, Document) and doc in session:
+            session.expire(doc)
     detail = {"root": root, "documents": len(docs), "kind": kind}
     if wanted:
         detail["credentials"] = len(wanted)
@@ -211,14 +265,12 @@ def form_batches(
     ).all()
     for kind, count, oldest in kinds:
         while count > 0 and (force or count >= batch_size or now() - oldest >= max_age):
-            docs = list(
-                session.scalars(
-                    select(Document)
-                    .where(Document.issuer == issuer, Document.status == "pending", Document.kind == kind)
-                    .order_by(Document.created_at, Document.id)
-                    .limit(batch_size)
-                )
-            )
+            docs = session.execute(
+                select(*PENDING_COLUMNS)
+                .where(Document.issuer == issuer, Document.status == "pending", Document.kind == kind)
+                .order_by(Document.created_at, Document.id)
+                .limit(batch_size)
+            ).all()
             if not docs:
                 break
             made.append(_make_batch(session, issuer, kind, docs, actor, credentials))
@@ -253,21 +305,6 @@ def raise_if_not_confirmed(doc: Document) -> None:
 #: the tree is kept (~0.2 KB a leaf: its nodes and their positions), bounded by leaves, not batches.
 _tree_cache: dict[str, MerkleTree] = {}
 TREE_CACHE_LEAVES = 100_000  # ~20 MB a process at most
-
-#: What a leaf is made of (leaf_of, credential_leaf_of): a batch's tree is built from these columns
-#: alone, never from whole Document entities (~3 KB each in SQLAlchemy's identity map, where a web
-#: process answering one receipt of a batch of 10,000 grew by 30 MB).
-LEAF_COLUMNS = (
-    Document.sha256,
-    Document.salt,
-    Document.batch_index,
-    Document.kind,
-    Document.valid_from,
-    Document.valid_until,
-    Document.fields,
-    Document.credential_sha256,
-    Document.credential_salt,
-)
 
 
 def batch_tree(session: Session, batch: Batch) -> MerkleTree:
