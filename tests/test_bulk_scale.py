@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 
@@ -151,19 +152,31 @@ def test_a_chain_failing_on_every_call_leaves_every_document_undecided(chain: Ch
     assert all(ln.verdict.error_code and ln.verdict.error_code.startswith("error.") for ln in lines)
 
 
-def test_chunks_shared_between_processes_give_the_same_verdicts_in_order(chain: Chain, cohort: Path) -> None:
-    """`sceau verify --bulk --jobs N` shares chunks between N processes: the same verdicts, in the
-    folder's order, each stating its block, as one process gives."""
+def test_chunks_shared_between_processes_give_the_same_report_in_order(chain: Chain, cohort: Path) -> None:
+    """`sceau verify --bulk` shares chunks between processes (one per core, or --jobs N), which
+    send back their rows: the same report, in the folder's order, each verdict stating its block,
+    as one process gives, in every format."""
     items = bulk.collect(cohort)
     verifier = verifier_for(chain.url, chain.deployment)
     try:
         alone = bulk.verify_items(items, verifier)
-        shared = list(bulk.verify_stream(items, verifier, chunk=40, processes=2))
+        assert {ln.name: ln.verdict.outcome.value for ln in alone} == {i.name: expected(i.name) for i in items}
+        for fmt, lang in (("csv", "en"), ("lines", "en"), ("html", "fr"), ("json", "en")):
+            one, shared = io.StringIO(), io.StringIO()
+            tally_one = bulk.write_report(alone, fmt, one, lang)
+            with patch.object(bulk, "CHUNK_ITEMS", 40):  # several chunks for two processes
+                tally_shared = bulk.write_report(
+                    bulk.report_stream(items, verifier, fmt, lang, processes=2), fmt, shared, lang
+                )
+            assert tally_shared == tally_one and tally_shared.documents == len(items)
+            if fmt == "json":  # the same verdicts, each on its block (the time of the check differs)
+                documents = json.loads(shared.getvalue())["documents"]
+                assert [d["file"] for d in documents] == [i.name for i in items]
+                assert [d["verdict"] for d in documents] == [ln.verdict.outcome.value for ln in alone]
+                assert all(d["block"]["number"] > 0 for d in documents)
+            else:
+                assert shared.getvalue() == one.getvalue()
     finally:
         verifier.close()
-    assert [ln.name for ln in shared] == [ln.name for ln in alone] == [i.name for i in items]
-    assert [ln.verdict.outcome for ln in shared] == [ln.verdict.outcome for ln in alone]
-    assert {ln.name: ln.verdict.outcome.value for ln in shared} == {i.name: expected(i.name) for i in items}
-    assert all(ln.verdict.block for ln in shared)
     cli = run_sceau("verify", "--bulk", cohort, "--jobs", "2")  # one chunk: one process does it all
     assert cli.returncode == 2 and cli.stdout.count("\n") == COHORT + 3

@@ -31,6 +31,7 @@ from verifier import limits
 from verifier.bulk_reports import (
     COLUMNS,
     Line,
+    Rendered,
     Tally,
     exit_code,
     iso_utc,
@@ -59,6 +60,7 @@ __all__ = [
     "COLUMNS",
     "Item",
     "Line",
+    "Rendered",
     "Tally",
     "collect",
     "exit_code",
@@ -74,6 +76,7 @@ __all__ = [
     "report_json",
     "report_row",
     "report_rows",
+    "report_stream",
     "request_language",
     "verify_items",
     "verify_stream",
@@ -104,19 +107,25 @@ def verify_items(items: Iterable[Item], verifier: Verifier) -> list[Line]:
     return list(verify_stream(items, verifier))
 
 
-def verify_stream(
-    items: Iterable[Item], verifier: Verifier, *, chunk: int = CHUNK_ITEMS, processes: int = 1
-) -> Iterator[Line]:
+def report_stream(
+    items: Sequence[Item], verifier: Verifier, fmt: str, lang: str = "en", *, processes: int = 1
+) -> Iterator[Line | Rendered]:
+    """What `write_report` needs to report on every item in `fmt`, in order: verdicts from
+    `verify_stream`, or with `processes` > 1 the report's pieces, rendered by that many worker
+    processes (verifier/bulk_processes.py): for the CLI, never inside a web worker."""
+    if processes > 1:
+        from verifier.bulk_processes import render_across
+
+        yield from render_across(items, verifier, fmt, lang, chunk=CHUNK_ITEMS, processes=processes)
+    else:
+        yield from verify_stream(items, verifier)
+
+
+def verify_stream(items: Iterable[Item], verifier: Verifier, *, chunk: int = CHUNK_ITEMS) -> Iterator[Line]:
     """Every item's verdict, in order, each chunk's as soon as it is decided; items are pulled
     from `items` a chunk at a time. One bad item is that item's error verdict, never a failed
     report; the PDFs' decoded content counts against one budget for the whole run
-    (SCEAU_MAX_BULK_DECODED_BYTES). With `processes` > 1, chunks are verified by that many worker
-    processes (verifier/bulk_processes.py): for the CLI, never inside a web worker."""
-    if processes > 1:
-        from verifier.bulk_processes import verify_across
-
-        yield from verify_across(items, verifier, chunk=chunk, processes=processes)
-        return
+    (SCEAU_MAX_BULK_DECODED_BYTES)."""
     cap = limits.current().max_bulk_decoded_bytes
     source = iter(items)
     with (

