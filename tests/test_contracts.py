@@ -4,6 +4,8 @@ and compromise, suspension, anchoring, revocation, and every custom error."""
 from __future__ import annotations
 
 import itertools
+import json
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 import pytest
@@ -527,3 +529,23 @@ def test_a_suspended_issuers_key_may_still_revoke(reg: Registry) -> None:
     acc.send(reg.f.suspendIssuer(issuer_id, latest_time(reg.w3), "inquiry"))
     key.send(reg.f.revoke(key.address, root, 0, int(Reason.FRAUD), b"\0" * 32))
     assert reg.status(key, root).revocation == Reason.FRAUD
+
+
+def test_deploy_replaces_a_record_made_on_another_chain_with_the_same_id_and_address(reg: Registry) -> None:
+    """Every dev chain on which `sceau deploy` ran first has the registry at the same address with
+    the same code: a record made on another of them (its genesis says so) is not reused, which
+    would hand out trust anchors naming the other chain; a registry of this chain is deployed."""
+    from certifier.chain.deployment import Deployment, deploy
+
+    home = reg.chain.home / "another-chain"
+    home.mkdir(exist_ok=True)
+    made, created = deploy(reg.w3, home, "Ministère")
+    assert created and deploy(reg.w3, home, "Ministère") == (made, False)
+    elsewhere = replace(made, genesis_hash="0x" + "77" * 32)  # the same id, address and code, not this chain
+    elsewhere.save(home)
+    again, created = deploy(reg.w3, home, "Ministère")
+    genesis = "0x" + bytes(reg.w3.eth.get_block(0)["hash"]).hex()
+    assert created and again.registry != made.registry and again.genesis_hash == genesis
+    assert Deployment.load(home) == again
+    anchors = json.loads((home / "trust-anchors.json").read_text())
+    assert [a["genesisHash"] for a in anchors["anchors"]] == [genesis]

@@ -159,7 +159,9 @@ def deploy(
     predecessor: str | None = None,
     admin_delay: int | None = None,
 ) -> tuple[Deployment, bool]:
-    """Deploy unless the recorded registry is already on this chain. Returns (deployment, created).
+    """Deploy unless the recorded registry is already on this chain (`current`: the same chain id,
+    registry code and genesis block; a record made on another chain is replaced). Returns
+    (deployment, created).
 
     With `predecessor`, always deploy: a successor of the registry at that address (which must be a
     registry on this chain), replacing the record. `admin_delay` is the delay in seconds of a
@@ -171,12 +173,11 @@ def deploy(
 
     chain_id = w3.eth.chain_id
     if predecessor is None:
-        try:
-            record = Deployment.load(base)
-            if record.chain_id == chain_id and _is_registry_code(_code(w3, record.registry)):
-                write_trust_anchors(record, base)
-                return record, False
-        except NotDeployed:
+        try:  # the record is kept only for the chain it was made on: its id, its code, its genesis
+            record = current(w3, base)
+            write_trust_anchors(record, base)
+            return record, False
+        except (NotDeployed, WrongChain):
             pass
     else:
         if not Web3.is_address(predecessor):
