@@ -13,8 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from unittest.mock import patch
 
 import pytest
@@ -180,3 +182,40 @@ def test_chunks_shared_between_processes_give_the_same_report_in_order(chain: Ch
         verifier.close()
     cli = run_sceau("verify", "--bulk", cohort, "--jobs", "2")  # one chunk: one process does it all
     assert cli.returncode == 2 and cli.stdout.count("\n") == COHORT + 3
+
+
+class FailingItems(Sequence[bulk.Item]):
+    """A folder's items, whose item `at` fails when a lane reaches it: by an exception, or by the
+    lane's process exiting with `exit_code` (killed, out of memory)."""
+
+    def __init__(self, items: Sequence[bulk.Item], at: int, exit_code: int | None = None) -> None:
+        self.items, self.at, self.exit_code = items, at, exit_code
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: Any) -> Any:
+        if index == self.at:
+            if self.exit_code is not None:
+                os._exit(self.exit_code)
+            raise RuntimeError("the disk went away")
+        return self.items[index]
+
+
+@pytest.mark.parametrize(("exit_code", "said"), [(None, "RuntimeError: the disk went away"), (3, "exit code 3")])
+def test_a_lane_that_fails_or_dies_stops_the_report_with_the_reason(
+    chain: Chain, cohort: Path, exit_code: int | None, said: str
+) -> None:
+    """A process verifying part of a bulk check that fails, or dies, stops the report with a
+    LaneFailed that says why: never a report that stops short, or hangs, as if it were whole."""
+    from verifier.bulk_processes import LaneFailed
+
+    items = FailingItems(bulk.collect(cohort), at=50, exit_code=exit_code)  # in the second chunk: lane 1
+    verifier = verifier_for(chain.url, chain.deployment)
+    got: list[Any] = []
+    try:
+        with patch.object(bulk, "CHUNK_ITEMS", 40), pytest.raises(LaneFailed, match=said):
+            got.extend(bulk.report_stream(items, verifier, "csv", processes=2))
+    finally:
+        verifier.close()
+    assert len(got) == 40  # the first chunk's rows, from lane 0; nothing after the failure

@@ -2,97 +2,132 @@
 and rendering the report's rows are Python work that holds the GIL, so past one core they need
 processes (reading and SHA-256 need only the threads of verifier/bulk.py).
 
-Each worker process verifies whole chunks with its own `Verifier` (its own readers, which prove
-the endpoint's chain again before their first read) under the parent's bounds, and sends back
-each document's piece of the report, already rendered (a verdict costs ten times more to send
-than its row of text). The items reach the workers once, when they start (inherited through
-fork): a chunk is asked for by its place in them. The parent keeps a few chunks in flight, and
-writes the pieces in order. For the CLI: a web worker never forks."""
+The chunks are dealt out in turn to `processes` lanes: lane i verifies chunks i, i + P, i + 2P…
+as one `verify_stream` of its own (so its chain reads overlap its next chunk's reading and
+hashing, as in one process), with its own `Verifier` (its own readers, which prove the endpoint's
+chain again before their first read), under the parent's bounds. The items reach each lane once,
+when it starts (inherited through fork). A lane sends back each chunk's pieces of the report,
+already rendered (a verdict costs ten times more to send than its row of text), through a queue
+of AHEAD chunks: a lane that gets ahead of the parent waits, so memory stays bounded whatever the
+number of documents. The parent takes the chunks in order, lane after lane. For the CLI: a web
+worker never forks."""
 
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
+import queue
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from multiprocessing.context import ForkContext, SpawnContext
+from multiprocessing.process import BaseProcess
+from typing import Any
 
 from verifier import limits
 from verifier.bulk_reports import Rendered, render
 from verifier.bulk_sources import Item
 from verifier.core.anchors import TrustAnchors
+from verifier.core.errors import SceauError
 from verifier.core.verdict import Outcome
 from verifier.service import Verifier
 
-AHEAD = 2  # chunks in flight per process: one being verified, one waiting, so no process idles
+AHEAD = 2  # chunks a lane may have rendered before the parent takes them
+POLL_SECONDS = 1.0  # how often the parent, waiting for a chunk, checks that its lane is still alive
 
 
-@dataclass
-class _Worker:
-    """What a worker process holds, made once when it starts."""
-
-    items: Sequence[Item]
-    verifier: Verifier
-    bounds: limits.Limits
-    fmt: str
-    lang: str
-
-
-_worker: _Worker | None = None
+class LaneFailed(SceauError):
+    """A process verifying part of a bulk check failed or died: the report stops there."""
 
 
 def render_across(
     items: Sequence[Item], verifier: Verifier, fmt: str, lang: str, *, chunk: int, processes: int
 ) -> Iterator[Rendered]:
-    """Every item's piece of the report in `fmt`, in order, chunks verified and rendered by
-    `processes` worker processes. The bound on the PDFs' decoded content
-    (SCEAU_MAX_BULK_DECODED_BYTES) is shared out between them."""
+    """Every item's piece of the report in `fmt`, in order, verified and rendered by `processes`
+    lanes. The bound on the PDFs' decoded content (SCEAU_MAX_BULK_DECODED_BYTES) is shared out
+    between them."""
     bounds = limits.current()
     share = replace(bounds, max_bulk_decoded_bytes=max(1, bounds.max_bulk_decoded_bytes // processes))
     methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")  # fork: no re-import
-    starts = iter(range(0, len(items), chunk))
-    with ProcessPoolExecutor(
-        processes,
-        mp_context=context,
-        initializer=_start,
-        initargs=(items, verifier.anchors, verifier.rpc_url, verifier.freshness, share, fmt, lang),
-    ) as pool:
-        pending: deque[Future[tuple[list[str], list[str]]]] = deque()
-        while True:
-            while len(pending) < AHEAD * processes and (start := next(starts, None)) is not None:
-                pending.append(pool.submit(_render_chunk, start, min(start + chunk, len(items))))
-            if not pending:
-                return
-            outcomes, pieces = pending.popleft().result()
+    context: ForkContext | SpawnContext = (  # fork: no re-import, and the items are not copied
+        multiprocessing.get_context("fork") if "fork" in methods else multiprocessing.get_context("spawn")
+    )
+    chunks = -(-len(items) // chunk)
+    lanes: list[tuple[BaseProcess, Any]] = []
+    try:
+        for lane in range(processes):
+            sent: Any = context.Queue(AHEAD)
+            started: BaseProcess = context.Process(
+                target=_lane,
+                args=(items, lane, processes, chunk, sent, verifier.anchors, verifier.rpc_url, verifier.freshness),
+                kwargs={"bounds": share, "fmt": fmt, "lang": lang},
+                name=f"sceau-bulk-{lane}",
+                daemon=True,
+            )
+            started.start()
+            lanes.append((started, sent))
+        for k in range(chunks):
+            process, sent = lanes[k % processes]
+            outcomes, pieces = _next_chunk(process, sent)
             for outcome, piece in zip(outcomes, pieces, strict=True):
                 yield Rendered(Outcome(outcome), piece)
+    finally:
+        for process, sent in lanes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+            sent.close()
 
 
-def _start(
+def _next_chunk(process: BaseProcess, sent: Any) -> tuple[list[str], list[str]]:
+    """The lane's next chunk (outcomes, pieces); LaneFailed when the lane reported a failure or died."""
+    while True:
+        try:
+            message = sent.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            if not process.is_alive():
+                raise LaneFailed(
+                    f"a process verifying part of the documents stopped (exit code {process.exitcode}): "
+                    "the report is incomplete; run again, or with --jobs 1"
+                ) from None
+            continue
+        if isinstance(message, str):
+            raise LaneFailed(f"a process verifying part of the documents failed: {message}")
+        outcomes, pieces = message
+        return outcomes, pieces
+
+
+def _lane(
     items: Sequence[Item],
+    lane: int,
+    lanes: int,
+    chunk: int,
+    sent: Any,
     anchors: TrustAnchors,
     rpc_url: str,
     freshness: float,
+    *,
     bounds: limits.Limits,
     fmt: str,
     lang: str,
 ) -> None:
-    """A worker's items, verifier and bounds, made once per process."""
-    global _worker
-    _worker = _Worker(items, Verifier(anchors, rpc_url, freshness=freshness), bounds, fmt, lang)
-
-
-def _render_chunk(start: int, stop: int) -> tuple[list[str], list[str]]:
-    """The outcomes and report pieces of items[start:stop]."""
+    """A lane's process: chunks lane, lane + lanes… of `items`, verified and rendered, each put
+    on `sent` as (outcomes, pieces); a failure is put as its description."""
     from verifier.bulk import verify_stream
 
-    w = _worker
-    assert w is not None, "the pool's initializer runs first"
-    outcomes, pieces = [], []
-    with limits.applied(w.bounds):
-        for line in verify_stream(w.items[start:stop], w.verifier, chunk=stop - start):
-            rendered = render(line, w.fmt, w.lang)
-            outcomes.append(rendered.outcome.value)
-            pieces.append(rendered.piece)
-    return outcomes, pieces
+    try:
+        verifier = Verifier(anchors, rpc_url, freshness=freshness)
+        mine = range(lane * chunk, len(items), lanes * chunk)
+        flow = (items[i] for start in mine for i in range(start, min(start + chunk, len(items))))
+        outcomes: list[str] = []
+        pieces: list[str] = []
+        ends = iter([min(start + chunk, len(items)) - start for start in mine])
+        size = next(ends, 0)
+        with limits.applied(bounds):
+            for line in verify_stream(flow, verifier, chunk=chunk):
+                rendered = render(line, fmt, lang)
+                outcomes.append(rendered.outcome.value)
+                pieces.append(rendered.piece)
+                if len(outcomes) == size:
+                    sent.put((outcomes, pieces))
+                    outcomes, pieces, size = [], [], next(ends, 0)
+    except BaseException as exc:  # said to the parent, which stops the report with it
+        sent.put(f"{exc.__class__.__name__}: {exc}")
