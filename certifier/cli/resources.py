@@ -45,14 +45,16 @@ def unlock_issuer(name: str) -> tuple[keystore.IssuerKey, LocalAccount]:
     return record, record.unlock(passphrase)
 
 
-def unlock_issuer_in_background(name: str) -> tuple[keystore.IssuerKey, Future[LocalAccount]]:
-    """The issuer's record now (its passphrase asked now, if it must be), and its key being
-    unlocked in a thread: scrypt takes about a second and releases the GIL, so the caller goes on
-    meanwhile. The future raises WrongPassphrase as `unlock` does."""
+def unlock_issuer_in_background(name: str) -> tuple[keystore.IssuerKey, Future[bytes]]:
+    """The issuer's record now (its passphrase asked now, if it must be), and its private key being
+    decrypted in a thread: scrypt takes about half a second and releases the GIL, so the caller
+    goes on meanwhile (loading the chain libraries). The thread imports nothing: eth-account,
+    imported there while the caller imports it too, deadlocked on its modules' import locks. The
+    future raises WrongPassphrase as `unlock` does; `Account.from_key` makes the account."""
     record, passphrase = _issuer_record(name)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unlock")
     try:
-        return record, pool.submit(record.unlock, passphrase)
+        return record, pool.submit(record.private_key, passphrase)
     finally:
         pool.shutdown(wait=False)  # takes no more work; its one thread ends with the unlock
 
