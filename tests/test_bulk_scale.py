@@ -14,6 +14,10 @@ import csv
 import io
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from verifier import bulk
 from verifier.abi import registry_functions
 
 COHORT = 300
+ROOT = Path(__file__).resolve().parents[1]
 REVOKED = 137
 
 
@@ -219,3 +224,67 @@ def test_a_lane_that_fails_or_dies_stops_the_report_with_the_reason(
     finally:
         verifier.close()
     assert len(got) == 40  # the first chunk's rows, from lane 0; nothing after the failure
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_lanes_do_not_outlive_a_killed_parent(chain: Chain, cohort: Path, tmp_path: Path) -> None:
+    """`sceau verify --bulk` killed (subprocess.run(timeout=…) kills with SIGKILL, `kill PID`
+    sends SIGTERM to the parent only): its lanes must not stay behind, blocked forever on a full
+    queue nobody will ever read, each holding the whole item list."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "from verifier import bulk\n"
+        "bulk.CHUNK_ITEMS = 20  # several chunks per lane with the 303-document cohort\n"
+        "from verifier.cli import make_verify_command\n"
+        f"make_verify_command()(['--bulk', {str(cohort)!r}, '--format', 'json', '--jobs', '2'])\n"
+    )
+    # stdout is a pipe never read: the parent blocks writing the report, as behind a slow consumer
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parents[1],
+        env=os.environ,
+    )
+    lanes: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(lanes) < 2 and time.monotonic() < deadline:
+            lanes = _children(proc.pid)
+            time.sleep(0.1)
+        assert len(lanes) == 2, "the lanes never started"
+        time.sleep(4)  # the lanes verify their chunks and fill their queues
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        time.sleep(5)
+        left = [pid for pid in lanes if _alive(pid)]
+        assert not left, f"lanes {left} still running 5 s after their parent died (blocked on their queues)"
+    finally:
+        for pid in lanes:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+        assert proc.stdout is not None
+        proc.stdout.close()

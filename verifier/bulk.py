@@ -121,15 +121,22 @@ def report_stream(
         yield from verify_stream(items, verifier)
 
 
-def verify_stream(items: Iterable[Item], verifier: Verifier, *, chunk: int = CHUNK_ITEMS) -> Iterator[Line]:
+#: The bound on a bulk check's decoded PDF content, and what its error calls it.
+DECODED_SETTING, DECODED_WHAT = "SCEAU_MAX_BULK_DECODED_BYTES", "the decoded content of this bulk verification's PDFs"
+
+
+def verify_stream(
+    items: Iterable[Item], verifier: Verifier, *, chunk: int = CHUNK_ITEMS, shared: limits.Budget | None = None
+) -> Iterator[Line]:
     """Every item's verdict, in order, each chunk's as soon as it is decided; items are pulled
     from `items` a chunk at a time. One bad item is that item's error verdict, never a failed
     report; the PDFs' decoded content counts against one budget for the whole run
-    (SCEAU_MAX_BULK_DECODED_BYTES)."""
+    (SCEAU_MAX_BULK_DECODED_BYTES), or against `shared`, the budget of a run shared between
+    processes (verifier/bulk_processes.py)."""
     cap = limits.current().max_bulk_decoded_bytes
     source = iter(items)
     with (
-        limits.budget("SCEAU_MAX_BULK_DECODED_BYTES", cap, "the decoded content of this bulk verification's PDFs"),
+        limits.budget(DECODED_SETTING, cap, DECODED_WHAT, shared),
         ThreadPoolExecutor(max(2, 2 * (os.cpu_count() or 1)), thread_name_prefix="sceau-hash") as hashing,
         ThreadPoolExecutor(1, thread_name_prefix="sceau-read") as reading,
     ):

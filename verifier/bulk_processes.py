@@ -15,9 +15,9 @@ worker never forks."""
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -42,15 +42,17 @@ def render_across(
     items: Sequence[Item], verifier: Verifier, fmt: str, lang: str, *, chunk: int, processes: int
 ) -> Iterator[Rendered]:
     """Every item's piece of the report in `fmt`, in order, verified and rendered by `processes`
-    lanes. The bound on the PDFs' decoded content (SCEAU_MAX_BULK_DECODED_BYTES) is shared out
-    between them."""
+    lanes. The bound on the PDFs' decoded content (SCEAU_MAX_BULK_DECODED_BYTES) is the whole
+    run's: the lanes spend one budget, in shared memory."""
+    from verifier.bulk import DECODED_SETTING, DECODED_WHAT
+
     bounds = limits.current()
-    share = replace(bounds, max_bulk_decoded_bytes=max(1, bounds.max_bulk_decoded_bytes // processes))
     methods = multiprocessing.get_all_start_methods()
     context: ForkContext | SpawnContext = (  # fork: no re-import, and the items are not copied
         multiprocessing.get_context("fork") if "fork" in methods else multiprocessing.get_context("spawn")
     )
     chunks = -(-len(items) // chunk)
+    decoded = limits.SharedBudget(DECODED_SETTING, bounds.max_bulk_decoded_bytes, DECODED_WHAT, context)
     lanes: list[tuple[BaseProcess, Any]] = []
     try:
         for lane in range(processes):
@@ -58,7 +60,7 @@ def render_across(
             started: BaseProcess = context.Process(
                 target=_lane,
                 args=(items, lane, processes, chunk, sent, verifier.anchors, verifier.rpc_url, verifier.freshness),
-                kwargs={"bounds": share, "fmt": fmt, "lang": lang},
+                kwargs={"bounds": bounds, "decoded": decoded, "fmt": fmt, "lang": lang, "parent": os.getpid()},
                 name=f"sceau-bulk-{lane}",
                 daemon=True,
             )
@@ -82,17 +84,22 @@ def _next_chunk(process: BaseProcess, sent: Any) -> tuple[list[str], list[str]]:
     while True:
         try:
             message = sent.get(timeout=POLL_SECONDS)
+            break
         except queue.Empty:
-            if not process.is_alive():
-                raise LaneFailed(
-                    f"a process verifying part of the documents stopped (exit code {process.exitcode}): "
-                    "the report is incomplete; run again, or with --jobs 1"
-                ) from None
-            continue
-        if isinstance(message, str):
-            raise LaneFailed(f"a process verifying part of the documents failed: {message}")
-        outcomes, pieces = message
-        return outcomes, pieces
+            if process.is_alive():
+                continue
+        try:  # gone: its last chunk may have come between the wait and the look
+            message = sent.get(timeout=POLL_SECONDS)
+            break
+        except queue.Empty:
+            raise LaneFailed(
+                f"a process verifying part of the documents stopped (exit code {process.exitcode}): "
+                "the report is incomplete; run again, or with --jobs 1"
+            ) from None
+    if isinstance(message, str):
+        raise LaneFailed(f"a process verifying part of the documents failed: {message}")
+    outcomes, pieces = message
+    return outcomes, pieces
 
 
 def _lane(
@@ -106,8 +113,10 @@ def _lane(
     freshness: float,
     *,
     bounds: limits.Limits,
+    decoded: limits.Budget,
     fmt: str,
     lang: str,
+    parent: int,
 ) -> None:
     """A lane's process: chunks lane, lane + lanes… of `items`, verified and rendered, each put
     on `sent` as (outcomes, pieces); a failure is put as its description."""
@@ -122,12 +131,35 @@ def _lane(
         ends = iter([min(start + chunk, len(items)) - start for start in mine])
         size = next(ends, 0)
         with limits.applied(bounds):
-            for line in verify_stream(flow, verifier, chunk=chunk):
+            for line in verify_stream(flow, verifier, chunk=chunk, shared=decoded):
                 rendered = render(line, fmt, lang)
                 outcomes.append(rendered.outcome.value)
                 pieces.append(rendered.piece)
                 if len(outcomes) == size:
-                    sent.put((outcomes, pieces))
+                    _put(sent, (outcomes, pieces), parent)
                     outcomes, pieces, size = [], [], next(ends, 0)
+    except _ParentGone:
+        sent.cancel_join_thread()  # what is still unsent would keep the process from exiting
     except BaseException as exc:  # said to the parent, which stops the report with it
-        sent.put(f"{exc.__class__.__name__}: {exc}")
+        try:
+            _put(sent, f"{exc.__class__.__name__}: {exc}", parent)
+        except _ParentGone:
+            sent.cancel_join_thread()
+
+
+class _ParentGone(Exception):
+    """The parent of a lane is gone (killed): nobody will take its chunks."""
+
+
+def _put(sent: Any, message: object, parent: int) -> None:
+    """Put `message` on the lane's queue, waiting while it is full, as long as the parent (process
+    `parent`) lives: a parent killed (SIGKILL, a timeout's kill) runs no cleanup, and its lanes
+    would otherwise wait on a full queue for ever, each holding its items. (A lane whose parent
+    died has another parent process.)"""
+    while True:
+        try:
+            sent.put(message, timeout=POLL_SECONDS)
+            return
+        except queue.Full:
+            if os.getppid() != parent:
+                raise _ParentGone from None

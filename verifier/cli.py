@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -184,15 +185,26 @@ def _verify_bulk(source: Path, report_format: str | None, report: Path | None, v
                 with report.open("w", encoding="utf-8", newline="") as out:
                     tally = bulk.write_report(lines, fmt, out, lang)
             except BaseException:
-                report.unlink(missing_ok=True)  # a report cut short must not pass for a whole one
+                _remove_cut_short(report)
                 raise
             click.echo(f"{tally.documents} documents verified; report written to {report}", err=True)
         else:
             tally = bulk.write_report(lines, fmt, sys.stdout, lang)
     except SceauError as exc:
-        click.echo(f"error: {exc}" + (f" ({report} removed)" if report is not None else ""), err=True)
+        click.echo(f"error: {exc}" + (f" (the report {report} was left out)" if report is not None else ""), err=True)
         sys.exit(4)
     sys.exit(tally.exit_code)
+
+
+def _remove_cut_short(report: Path) -> None:
+    """Remove a --report file cut short, which must not pass for a whole one: the file itself,
+    through a symbolic link, and only a regular file (never /dev/null, a pipe or a device)."""
+    target = report.resolve()
+    try:
+        if stat.S_ISREG(target.lstat().st_mode):
+            target.unlink()
+    except FileNotFoundError:
+        pass
 
 
 def _verify_seal(text: str | None, image: Path | None, offline: bool, verifier: Any) -> Verdict:

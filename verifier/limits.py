@@ -93,10 +93,28 @@ class Budget:
 _BUDGETS: ContextVar[tuple[Budget, ...]] = ContextVar("sceau_budgets", default=())
 
 
+class SharedBudget(Budget):
+    """A Budget that several processes spend together (the lanes of a bulk check): its bytes left
+    in shared memory, under a lock, so that the bound is the whole run's however the work is
+    shared out. Made before the processes start (fork or spawn carries it to them)."""
+
+    def __init__(self, setting: str, limit: int, what: str, context: Any) -> None:
+        super().__init__(setting, limit, what)
+        self._shared = context.Value("q", limit)
+
+    def spend(self, amount: int) -> None:
+        with self._shared.get_lock():
+            self._shared.value -= amount
+            self.left = self._shared.value
+        if self.left < 0:
+            raise refuse(self.what, self.setting, self.limit)
+
+
 @contextmanager
-def budget(setting: str, limit: int, what: str) -> Iterator[Budget]:
-    """Count the work done inside against `limit` too, on top of any budget already open."""
-    opened = Budget(setting, limit, what)
+def budget(setting: str, limit: int, what: str, opened: Budget | None = None) -> Iterator[Budget]:
+    """Count the work done inside against `limit` too (or against `opened`, one already made: a
+    SharedBudget), on top of any budget already open."""
+    opened = opened or Budget(setting, limit, what)
     token = _BUDGETS.set((*_BUDGETS.get(), opened))
     try:
         yield opened
