@@ -282,11 +282,12 @@ def bench_api(
     # seal would compete with this run's batch, and make the second run look slower than the first)
     database = Path(env["SCEAU_HOME"]) / f"api-{'kept' if keep else 'not-kept'}-{len(docs)}-{web_workers}.sqlite"
     env = {**env, "SCEAU_KEEP_DOCUMENTS": "1" if keep else "0", "SCEAU_DATABASE_URL": f"sqlite:///{database}"}
+    log = Path(env["SCEAU_HOME"]) / f"serve-{'kept' if keep else 'not-kept'}-{len(docs)}-{web_workers}.log"
     server = subprocess.Popen(
         [SCEAU, "serve", "--port", str(port), "--workers", str(web_workers)],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -350,6 +351,10 @@ def bench_api(
     finally:
         server.terminate()
         server.wait(30)
+        # a worker restarted during the run (its keys opened again beside the web server) is not
+        # the run the figures claim to be
+        restarts = [line for line in log.read_text(errors="replace").splitlines() if "worker exited with" in line]
+        checks.expect(not restarts, f"{label}: the anchoring worker restarted during the run: {restarts[:1]}")
 
 
 def print_table(rows: list[Row]) -> None:
