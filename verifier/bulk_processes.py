@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import queue
 from collections.abc import Iterator, Sequence
+from itertools import islice
 from multiprocessing.context import ForkContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -124,20 +125,13 @@ def _lane(
 
     try:
         verifier = Verifier(anchors, rpc_url, freshness=freshness)
-        mine = range(lane * chunk, len(items), lanes * chunk)
-        flow = (items[i] for start in mine for i in range(start, min(start + chunk, len(items))))
-        outcomes: list[str] = []
-        pieces: list[str] = []
-        ends = iter([min(start + chunk, len(items)) - start for start in mine])
-        size = next(ends, 0)
+        starts = range(lane * chunk, len(items), lanes * chunk)
+        mine = [range(start, min(start + chunk, len(items))) for start in starts]  # this lane's chunks
         with limits.applied(bounds):
-            for line in verify_stream(flow, verifier, chunk=chunk, shared=decoded):
-                rendered = render(line, fmt, lang)
-                outcomes.append(rendered.outcome.value)
-                pieces.append(rendered.piece)
-                if len(outcomes) == size:
-                    _put(sent, (outcomes, pieces), parent)
-                    outcomes, pieces, size = [], [], next(ends, 0)
+            lines = verify_stream((items[i] for part in mine for i in part), verifier, chunk=chunk, shared=decoded)
+            for part in mine:
+                rendered = [render(line, fmt, lang) for line in islice(lines, len(part))]
+                _put(sent, ([r.outcome.value for r in rendered], [r.piece for r in rendered]), parent)
     except _ParentGone:
         sent.cancel_join_thread()  # what is still unsent would keep the process from exiting
     except BaseException as exc:  # said to the parent, which stops the report with it
