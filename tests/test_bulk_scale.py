@@ -29,6 +29,7 @@ from tests.conftest import Chain, run_sceau, unique, verifier_for, write_docs
 from tests.test_chain_coalescing import CountingProxy
 from verifier import bulk
 from verifier.abi import registry_functions
+from verifier.core.errors import DocumentError
 
 COHORT = 300
 ROOT = Path(__file__).resolve().parents[1]
@@ -193,8 +194,11 @@ class FailingItems(Sequence[bulk.Item]):
     """A folder's items, whose item `at` fails when a lane reaches it: by an exception, or by the
     lane's process exiting with `exit_code` (killed, out of memory)."""
 
-    def __init__(self, items: Sequence[bulk.Item], at: int, exit_code: int | None = None) -> None:
+    def __init__(
+        self, items: Sequence[bulk.Item], at: int, exit_code: int | None = None, error: Exception | None = None
+    ) -> None:
         self.items, self.at, self.exit_code = items, at, exit_code
+        self.error = error or RuntimeError("the disk went away")
 
     def __len__(self) -> int:
         return len(self.items)
@@ -203,26 +207,35 @@ class FailingItems(Sequence[bulk.Item]):
         if index == self.at:
             if self.exit_code is not None:
                 os._exit(self.exit_code)
-            raise RuntimeError("the disk went away")
+            raise self.error
         return self.items[index]
 
 
-@pytest.mark.parametrize(("exit_code", "said"), [(None, "RuntimeError: the disk went away"), (3, "exit code 3")])
+@pytest.mark.parametrize(
+    ("exit_code", "error", "said"),
+    [
+        (None, None, "an unexpected error stopped it \\(--jobs 1 shows where\\)"),
+        (None, DocumentError("the folder was unmounted: mount it again"), "the folder was unmounted: mount it again"),
+        (3, None, "exit code 3"),
+    ],
+)
 def test_a_lane_that_fails_or_dies_stops_the_report_with_the_reason(
-    chain: Chain, cohort: Path, exit_code: int | None, said: str
+    chain: Chain, cohort: Path, exit_code: int | None, error: Exception | None, said: str
 ) -> None:
     """A process verifying part of a bulk check that fails, or dies, stops the report with a
-    LaneFailed that says why: never a report that stops short, or hangs, as if it were whole."""
+    LaneFailed that says why, in words for a person (our errors' own; no exception names): never
+    a report that stops short, or hangs, as if it were whole."""
     from verifier.bulk_processes import LaneFailed
 
-    items = FailingItems(bulk.collect(cohort), at=50, exit_code=exit_code)  # in the second chunk: lane 1
+    items = FailingItems(bulk.collect(cohort), at=50, exit_code=exit_code, error=error)  # 2nd chunk: lane 1
     verifier = verifier_for(chain.url, chain.deployment)
     got: list[Any] = []
     try:
-        with patch.object(bulk, "CHUNK_ITEMS", 40), pytest.raises(LaneFailed, match=said):
+        with patch.object(bulk, "CHUNK_ITEMS", 40), pytest.raises(LaneFailed, match=said) as raised:
             got.extend(bulk.report_stream(items, verifier, "csv", processes=2))
     finally:
         verifier.close()
+    assert "Error" not in str(raised.value)  # neither RuntimeError nor DocumentError
     assert len(got) == 40  # the first chunk's rows, from lane 0; nothing after the failure
 
 

@@ -135,8 +135,11 @@ def _lane(
     except _ParentGone:
         sent.cancel_join_thread()  # what is still unsent would keep the process from exiting
     except BaseException as exc:  # said to the parent, which stops the report with it
+        # a person reads it: our errors say what to do; anything else is a fault of ours, which
+        # --jobs 1 shows where (no exception names on the screen here)
+        said = str(exc) if isinstance(exc, SceauError) else "an unexpected error stopped it (--jobs 1 shows where)"
         try:
-            _put(sent, f"{exc.__class__.__name__}: {exc}", parent)
+            _put(sent, said, parent)
         except _ParentGone:
             sent.cancel_join_thread()
 
